@@ -1,0 +1,1 @@
+"""Stream processors: verify → dedupe → normalize, with retry tiers and dead letters."""

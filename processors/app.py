@@ -1,0 +1,236 @@
+"""The Faust application: `verify_webhooks` on payments.raw, one `retry_webhooks` agent per tier.
+
+Faust acks a message whose agent raised and drops it, so no exception leaves these loops: each
+record ends as normalized events, a retry-tier record, a dead letter or a rejected record, and
+the loop waits for Kafka to acknowledge those before it moves on (the consumer commits offsets
+only after flushing the producer). Agents run with concurrency=1: faust#606 can commit past an
+in-flight message otherwise. Scale with partitions × worker processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT, TopicT
+
+from processors import metrics
+from processors.dead_letter import Route, dead_letter, reject, retry_later
+from processors.records import RawRecord
+from processors.settings import ProcessorSettings
+from processors.verify import verify_webhook
+from schemas import headers as h
+from schemas.errors import PermanentError, SignatureError, error_class
+from schemas.normalized import NormalizedEvent, parse_rfc3339
+from schemas.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+Outgoing = tuple[TopicT, bytes, bytes, h.Headers | None]
+
+
+def create_app(settings: ProcessorSettings) -> faust.App:
+    servers = settings.common.kafka_bootstrap_servers.split(",")
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in servers],
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        # Retry tiers wait for hours on purpose: keep the livelock watchdog and the poll
+        # interval beyond the longest chunk a retry agent sleeps without yielding.
+        broker_commit_livelock_soft_timeout=3600.0,
+        stream_processing_timeout=3600.0,
+        table_cleanup_interval=60.0,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    Pipeline(app, settings).install()
+    return app
+
+
+class Pipeline:
+    """The topics, the dedupe table and the agents of one processor app."""
+
+    def __init__(self, app: faust.App, settings: ProcessorSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.endpoints = settings.common.endpoints
+        self.names = Topics(settings.common.topic_prefix)
+        self.raw = self._topic(self.names.raw)
+        self.normalized = self._topic(self.names.normalized)
+        self.rejected = self._topic(self.names.rejected)
+        self.dlq = self._topic(self.names.dlq)
+        self.tiers = {d: self._topic(self.names.retry(d)) for d in settings.retry_delays}
+        # Keyed like payments.raw (`{endpoint}:{event id}`), so each write lands in the changelog
+        # partition of its source partition. Holds the epoch second a key was first processed.
+        self.seen = app.Table(
+            "seen", default=int, key_type=bytes, value_type=int, partitions=settings.partitions,
+            help="Raw-record keys already normalized (dedupe fast path; PostgreSQL is the guard).",
+        )
+
+    def _topic(self, name: str) -> TopicT:
+        return self.app.topic(name, key_type=bytes, value_type=bytes, partitions=self.settings.partitions)
+
+    def install(self) -> None:
+        self.app.agent(self.raw, name="verify_webhooks", concurrency=1)(self.verify_webhooks)
+        for delay, topic in self.tiers.items():
+            self.app.agent(topic, name=f"retry_webhooks_{delay}s", concurrency=1)(
+                self._retry_agent(delay)
+            )
+
+    async def verify_webhooks(self, stream: StreamT[bytes]) -> None:
+        settings = self.settings
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            try:
+                await self._handle_batch(stream, events)
+            except Exception:  # only a bug gets here: never let faust ack and drop the batch
+                logger.exception("A batch failed unexpectedly; handling its records one by one")
+                for event in events:
+                    await self._handle_batch(stream, [event], dedupe=False)
+
+    async def _handle_batch(
+        self, stream: StreamT[bytes], events: Iterable[EventT[bytes]], dedupe: bool = True
+    ) -> None:
+        outgoing: list[Outgoing] = []
+        fresh: list[tuple[EventT[bytes], bytes]] = []
+        batch_keys: set[bytes] = set()
+        now = time.time()
+        for event in events:
+            record = _record(event)
+            if dedupe and (record.key in batch_keys or self._seen(stream, event, record.key)):
+                metrics.DUPLICATES.labels(record.headers.get(h.PROVIDER, "unknown")).inc()
+                metrics.EVENTS.labels("dedupe", "duplicate").inc()
+                continue
+            routed = self._process(record, now)
+            outgoing.extend(routed)
+            if routed and routed[0][0] is self.normalized:
+                batch_keys.add(record.key)
+                fresh.append((event, record.key))
+        await self._deliver(outgoing)
+        for event, key in fresh:
+            stream._set_current_event(event)  # the changelog partition follows the source event
+            self.seen[key] = int(now)
+
+    def _seen(self, stream: StreamT[bytes], event: EventT[bytes], key: bytes) -> bool:
+        stream._set_current_event(event)
+        first = self.seen.get(key, 0)
+        return bool(first) and first > time.time() - self.settings.dedupe_window_seconds
+
+    def _process(self, record: RawRecord, now: float, stage: str = "verify") -> list[Outgoing]:
+        provider = record.headers.get(h.PROVIDER, "unknown")
+        started = time.perf_counter()
+        try:
+            events = verify_webhook(record, self.endpoints)
+        except SignatureError as exc:
+            metrics.REJECTED.labels(provider, error_class(exc)).inc()
+            metrics.EVENTS.labels(stage, "rejected").inc()
+            logger.warning("Rejected: %s", exc, extra=record.log_fields())
+            return [self._routed(reject(record, exc, self.names, now), record)]
+        except PermanentError as exc:
+            return [self._dead(record, exc, stage, now)]
+        except Exception as exc:  # transient, or unexpected: both deserve another try
+            return [self._retry(record, exc, stage, now)]
+        metrics.VERIFY_SECONDS.labels(provider).observe(time.perf_counter() - started)
+        metrics.EVENTS.labels(stage, "normalized").inc()
+        return [(self.normalized, e.key.encode(), e.to_json(), _trace(record, e)) for e in events]
+
+    def _dead(self, record: RawRecord, exc: BaseException, stage: str, now: float) -> Outgoing:
+        metrics.DEAD_LETTERS.labels(stage, error_class(exc)).inc()
+        metrics.EVENTS.labels(stage, "dead_letter").inc()
+        logger.error("Dead-lettered: %s", exc, extra=record.log_fields())
+        return self._routed(dead_letter(record, exc, stage, self.names, now), record)
+
+    def _retry(self, record: RawRecord, exc: BaseException, stage: str, now: float) -> Outgoing:
+        route = retry_later(record, exc, stage, self.names, self.settings.retry_delays, now,
+                            jitter=random.random())  # noqa: S311 - spreading load, not secrecy
+        if route.kind == "dlq":
+            return self._dead(record, exc, stage, now)
+        metrics.RETRIES.labels(route.topic).inc()
+        metrics.EVENTS.labels(stage, "retry").inc()
+        logger.warning("Will retry (attempt %d): %s", route.attempts, type(exc).__name__,
+                       extra=record.log_fields())
+        return self._routed(route, record)
+
+    def _routed(self, route: Route, record: RawRecord) -> Outgoing:
+        topic = {self.names.rejected: self.rejected, self.names.dlq: self.dlq}.get(route.topic)
+        if topic is None:
+            topic = next(t for d, t in self.tiers.items() if self.names.retry(d) == route.topic)
+        return (topic, record.key, record.value, route.headers)
+
+    async def _deliver(self, outgoing: list[Outgoing]) -> None:
+        """Send everything and wait until Kafka acknowledged each; resend until it does."""
+        pending = [(item, await self._send(item)) for item in outgoing]
+        delay = 0.5
+        while pending:
+            failed = []
+            for item, future in pending:
+                try:
+                    await future
+                except Exception as exc:
+                    logger.warning("Kafka did not take a record (%s); resending", type(exc).__name__)
+                    failed.append(item)
+            if failed:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            pending = [(item, await self._send(item)) for item in failed]
+
+    async def _send(self, item: Outgoing) -> Awaitable[Any]:
+        topic, key, value, headers = item
+        return await topic.send(key=key, value=value, headers=headers)
+
+    def _retry_agent(self, delay: int) -> Any:
+        async def retry_webhooks(stream: StreamT[bytes]) -> None:
+            async for event in stream.events():
+                try:
+                    record = _record(event)
+                    await _wait_until(float(record.headers.get(h.NOT_BEFORE, "0")))
+                    await self._deliver(self._process(record, time.time(), stage="retry"))
+                except Exception:
+                    logger.exception("A retried record failed unexpectedly; sending it to the DLQ")
+                    await self._deliver([self._dead(_record(event), RuntimeError(), "retry", time.time())])
+
+        retry_webhooks.__name__ = f"retry_webhooks_{delay}s"
+        return retry_webhooks
+
+
+def _record(event: EventT[bytes]) -> RawRecord:
+    message = event.message
+    return RawRecord(
+        key=message.key or b"",
+        value=message.value or b"",
+        headers=h.to_dict(message.headers.items() if isinstance(message.headers, dict) else message.headers),
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+
+
+def _trace(record: RawRecord, event: NormalizedEvent) -> h.Headers:
+    """Headers that let one webhook be followed from ingress to PostgreSQL."""
+    return h.encode({
+        h.REQUEST_ID: record.headers.get(h.REQUEST_ID, ""),
+        h.RECEIVED_AT: event.received_at,
+        h.EVENT_ID: event.event_id,
+    })
+
+
+async def _wait_until(due: float) -> None:
+    # Sleep in short chunks so the worker stays responsive to shutdown and rebalances.
+    while (left := due - time.time()) > 0:
+        await asyncio.sleep(min(left, 5.0))
+
+
+def received_epoch(event: NormalizedEvent) -> float:
+    return parse_rfc3339(event.received_at).timestamp()

@@ -1,0 +1,1 @@
+"""Sinks: normalized events into PostgreSQL, and the reconciled payment state."""
