@@ -18,8 +18,12 @@ def main() -> None:
     configure_logging("ingress", settings.common.log_level, json_lines=settings.common.is_prod)
     logger.info("Ingress listening on http://%s:%d", settings.host, settings.port)
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port,
-        print=None, access_log=None, shutdown_timeout=10,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=10,
     )
 
 

@@ -47,8 +47,10 @@ async def healthz(_: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     ready = request.app[PUBLISHER].ready
-    return web.json_response({"ready": ready, "kafka": "connected" if ready else "unavailable"},
-                             status=200 if ready else 503)
+    return web.json_response(
+        {"ready": ready, "kafka": "connected" if ready else "unavailable"},
+        status=200 if ready else 503,
+    )
 
 
 async def metrics(_: web.Request) -> web.Response:

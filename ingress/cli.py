@@ -7,7 +7,8 @@ import argparse
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
-        "ingress", help="run the HTTP ingress (POST /webhooks/{endpoint} → payments.raw)",
+        "ingress",
+        help="run the HTTP ingress (POST /webhooks/{endpoint} → payments.raw)",
         description="Serve the webhook endpoints of the config file on INGRESS_HOST:INGRESS_PORT.",
     )
     parser.set_defaults(run=_run)

@@ -77,7 +77,9 @@ class Publisher:
             try:
                 await producer.start()
             except KafkaError as exc:
-                logger.warning("Kafka is not reachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                logger.warning(
+                    "Kafka is not reachable (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
                 with contextlib.suppress(Exception):
                     await producer.stop()
                 await asyncio.sleep(delay)
@@ -110,7 +112,9 @@ class Publisher:
             future = await producer.send(topic, value=value, key=key, headers=headers)
             await asyncio.wait_for(future, timeout=self._send_timeout)
         except (KafkaError, TimeoutError) as exc:
-            raise Unavailable(f"Kafka did not acknowledge the record ({type(exc).__name__}).") from exc
+            raise Unavailable(
+                f"Kafka did not acknowledge the record ({type(exc).__name__})."
+            ) from exc
         finally:
             self._in_flight -= 1
             metrics.IN_FLIGHT.set(self._in_flight)

@@ -35,7 +35,10 @@ def raw_key(endpoint: str, event_id: str | None, body: bytes) -> str:
 
 
 def raw_headers(
-    endpoint: Endpoint, request_id: str, received_at: str, event_id: str | None,
+    endpoint: Endpoint,
+    request_id: str,
+    received_at: str,
+    event_id: str | None,
     provider_headers: Mapping[str, str],
 ) -> h.Headers:
     record = {
@@ -84,7 +87,11 @@ class WebhookHandler:
             return _error(413, "The body is over the limit.", request_id)
         received = datetime.now(UTC)
         provider = get(endpoint.provider)
-        wanted = {k.lower(): v for k, v in request.headers.items() if k.lower() in provider.signature_headers}
+        wanted = {
+            k.lower(): v
+            for k, v in request.headers.items()
+            if k.lower() in provider.signature_headers
+        }
         event_id = provider.event_id(body, wanted)
         key = raw_key(endpoint.name, event_id, body).encode()
         record_headers = raw_headers(endpoint, request_id, rfc3339(received), event_id, wanted)
@@ -102,8 +109,9 @@ class WebhookHandler:
                 return _error(400, str(exc), request_id)
             except SignatureInvalid as exc:
                 logger.info("Rejected a wrong signature: %s", exc, extra=log)
-                reason = h.encode({h.REASON: str(exc), h.STAGE: "ingress",
-                                   h.ERROR_CLASS: type(exc).__name__})
+                reason = h.encode(
+                    {h.REASON: str(exc), h.STAGE: "ingress", h.ERROR_CLASS: type(exc).__name__}
+                )
                 await self._publisher.publish_quietly(
                     self._topics.rejected, key, body, record_headers + reason
                 )
@@ -112,8 +120,12 @@ class WebhookHandler:
             await self._publisher.publish(self._topics.raw, key, body, record_headers)
         except Unavailable as exc:
             logger.warning("Answered 503: %s", exc, extra=log)
-            return _error(503, "Kafka cannot take the webhook now; retry later.", request_id,
-                          {"Retry-After": self._retry_after})
+            return _error(
+                503,
+                "Kafka cannot take the webhook now; retry later.",
+                request_id,
+                {"Retry-After": self._retry_after},
+            )
         metrics.BODY_BYTES.labels(endpoint.name).observe(len(body))
         logger.debug("Accepted %s", key.decode(), extra=log)
         return _accepted(provider, request_id)
@@ -125,7 +137,8 @@ def _accepted(provider: Provider, request_id: str) -> web.Response:
         status, text = answer
         return web.Response(status=status, text=text, headers={"X-Request-Id": request_id})
     return web.json_response(
-        {"status": "accepted", "request_id": request_id}, status=202,
+        {"status": "accepted", "request_id": request_id},
+        status=202,
         headers={"X-Request-Id": request_id},
     )
 
@@ -134,6 +147,7 @@ def _error(
     status: int, message: str, request_id: str, extra: Mapping[str, str] | None = None
 ) -> web.Response:
     return web.json_response(
-        {"error": message, "request_id": request_id}, status=status,
+        {"error": message, "request_id": request_id},
+        status=status,
         headers={"X-Request-Id": request_id, **(extra or {})},
     )

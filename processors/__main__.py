@@ -18,10 +18,15 @@ def main() -> None:
     settings = ProcessorSettings.load()
     configure_logging("processor", settings.common.log_level, json_lines=settings.common.is_prod)
     start_http_server(settings.metrics_port, addr=settings.metrics_host)
-    logger.info("Processor metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    logger.info(
+        "Processor metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port
+    )
     app = create_app(settings)
     worker = faust.Worker(
-        app, loglevel=settings.common.log_level.lower(), quiet=True, redirect_stdouts=False,
+        app,
+        loglevel=settings.common.log_level.lower(),
+        quiet=True,
+        redirect_stdouts=False,
         override_logging=False,
     )
     worker.execute_from_commandline()

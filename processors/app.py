@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import faust
-from faust.types import EventT, StreamT, TopicT
+from faust.streams import Stream
+from faust.types import EventT, TopicT
 
 from processors import metrics
 from processors.dead_letter import Route, dead_letter, reject, retry_later
@@ -76,21 +77,27 @@ class Pipeline:
         # Keyed like payments.raw (`{endpoint}:{event id}`), so each write lands in the changelog
         # partition of its source partition. Holds the epoch second a key was first processed.
         self.seen = app.Table(
-            "seen", default=int, key_type=bytes, value_type=int, partitions=settings.partitions,
+            "seen",
+            default=int,
+            key_type=bytes,
+            value_type=int,
+            partitions=settings.partitions,
             help="Raw-record keys already normalized (dedupe fast path; PostgreSQL is the guard).",
         )
 
     def _topic(self, name: str) -> TopicT:
-        return self.app.topic(name, key_type=bytes, value_type=bytes, partitions=self.settings.partitions)
+        return self.app.topic(
+            name, key_type=bytes, value_type=bytes, partitions=self.settings.partitions
+        )
 
     def install(self) -> None:
-        self.app.agent(self.raw, name="verify_webhooks", concurrency=1)(self.verify_webhooks)
+        self.app.agent(self.raw, name="verify_webhooks", concurrency=1)(self.verify_webhooks)  # type: ignore[arg-type]  # agents get a concrete Stream; StreamT lacks take_events
         for delay, topic in self.tiers.items():
             self.app.agent(topic, name=f"retry_webhooks_{delay}s", concurrency=1)(
                 self._retry_agent(delay)
             )
 
-    async def verify_webhooks(self, stream: StreamT[bytes]) -> None:
+    async def verify_webhooks(self, stream: Stream[bytes]) -> None:
         settings = self.settings
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             try:
@@ -101,7 +108,7 @@ class Pipeline:
                     await self._handle_batch(stream, [event], dedupe=False)
 
     async def _handle_batch(
-        self, stream: StreamT[bytes], events: Iterable[EventT[bytes]], dedupe: bool = True
+        self, stream: Stream[bytes], events: Iterable[EventT[bytes]], dedupe: bool = True
     ) -> None:
         outgoing: list[Outgoing] = []
         fresh: list[tuple[EventT[bytes], bytes]] = []
@@ -123,7 +130,7 @@ class Pipeline:
             stream._set_current_event(event)  # the changelog partition follows the source event
             self.seen[key] = int(now)
 
-    def _seen(self, stream: StreamT[bytes], event: EventT[bytes], key: bytes) -> bool:
+    def _seen(self, stream: Stream[bytes], event: EventT[bytes], key: bytes) -> bool:
         stream._set_current_event(event)
         first = self.seen.get(key, 0)
         return bool(first) and first > time.time() - self.settings.dedupe_window_seconds
@@ -153,14 +160,25 @@ class Pipeline:
         return self._routed(dead_letter(record, exc, stage, self.names, now), record)
 
     def _retry(self, record: RawRecord, exc: BaseException, stage: str, now: float) -> Outgoing:
-        route = retry_later(record, exc, stage, self.names, self.settings.retry_delays, now,
-                            jitter=random.random())  # noqa: S311 - spreading load, not secrecy
+        route = retry_later(
+            record,
+            exc,
+            stage,
+            self.names,
+            self.settings.retry_delays,
+            now,
+            jitter=random.random(),  # noqa: S311 - spreads retries in time; no secrecy involved
+        )
         if route.kind == "dlq":
             return self._dead(record, exc, stage, now)
         metrics.RETRIES.labels(route.topic).inc()
         metrics.EVENTS.labels(stage, "retry").inc()
-        logger.warning("Will retry (attempt %d): %s", route.attempts, type(exc).__name__,
-                       extra=record.log_fields())
+        logger.warning(
+            "Will retry (attempt %d): %s",
+            route.attempts,
+            type(exc).__name__,
+            extra=record.log_fields(),
+        )
         return self._routed(route, record)
 
     def _routed(self, route: Route, record: RawRecord) -> Outgoing:
@@ -179,7 +197,9 @@ class Pipeline:
                 try:
                     await future
                 except Exception as exc:
-                    logger.warning("Kafka did not take a record (%s); resending", type(exc).__name__)
+                    logger.warning(
+                        "Kafka did not take a record (%s); resending", type(exc).__name__
+                    )
                     failed.append(item)
             if failed:
                 await asyncio.sleep(delay)
@@ -191,7 +211,7 @@ class Pipeline:
         return await topic.send(key=key, value=value, headers=headers)
 
     def _retry_agent(self, delay: int) -> Any:
-        async def retry_webhooks(stream: StreamT[bytes]) -> None:
+        async def retry_webhooks(stream: Stream[bytes]) -> None:
             async for event in stream.events():
                 try:
                     record = _record(event)
@@ -199,7 +219,9 @@ class Pipeline:
                     await self._deliver(self._process(record, time.time(), stage="retry"))
                 except Exception:
                     logger.exception("A retried record failed unexpectedly; sending it to the DLQ")
-                    await self._deliver([self._dead(_record(event), RuntimeError(), "retry", time.time())])
+                    await self._deliver(
+                        [self._dead(_record(event), RuntimeError(), "retry", time.time())]
+                    )
 
         retry_webhooks.__name__ = f"retry_webhooks_{delay}s"
         return retry_webhooks
@@ -210,7 +232,7 @@ def _record(event: EventT[bytes]) -> RawRecord:
     return RawRecord(
         key=message.key or b"",
         value=message.value or b"",
-        headers=h.to_dict(message.headers.items() if isinstance(message.headers, dict) else message.headers),
+        headers=h.to_dict(message.headers),
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
@@ -219,16 +241,18 @@ def _record(event: EventT[bytes]) -> RawRecord:
 
 def _trace(record: RawRecord, event: NormalizedEvent) -> h.Headers:
     """Headers that let one webhook be followed from ingress to PostgreSQL."""
-    return h.encode({
-        h.REQUEST_ID: record.headers.get(h.REQUEST_ID, ""),
-        h.RECEIVED_AT: event.received_at,
-        h.EVENT_ID: event.event_id,
-    })
+    return h.encode(
+        {
+            h.REQUEST_ID: record.headers.get(h.REQUEST_ID, ""),
+            h.RECEIVED_AT: event.received_at,
+            h.EVENT_ID: event.event_id,
+        }
+    )
 
 
 async def _wait_until(due: float) -> None:
     # Sleep in short chunks so the worker stays responsive to shutdown and rebalances.
-    while (left := due - time.time()) > 0:
+    while (left := due - time.time()) > 0:  # noqa: ASYNC110 - waiting for a time, not an event
         await asyncio.sleep(min(left, 5.0))
 
 

@@ -9,7 +9,8 @@ import sys
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
-        "processor", help="run a processor worker (verify → dedupe → normalize, retry tiers)",
+        "processor",
+        help="run a processor worker (verify → dedupe → normalize, retry tiers)",
         description="Run one Faust worker. Scale with partitions × worker processes.",
     )
     run.set_defaults(run=_run)
@@ -17,7 +18,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     topics = commands.add_parser("topics", help="manage the pipeline's Kafka topics")
     actions = topics.add_subparsers(metavar="ACTION", required=True)
     create = actions.add_parser(
-        "create", help="create every pipeline topic that does not exist yet, with retention",
+        "create",
+        help="create every pipeline topic that does not exist yet, with retention",
         description="Create payments.raw, .normalized, .rejected, .dlq and the retry tiers.",
     )
     create.add_argument("--partitions", type=int, help="partitions per topic (default: config)")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processors.records import RawRecord
 from schemas import headers as h
 from schemas.errors import error_class
 from schemas.normalized import from_epoch
 from schemas.topics import Topics
-
-from processors.records import RawRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +28,17 @@ def _context(record: RawRecord, exc: BaseException, stage: str, now: float) -> d
     previous = record.headers
     attempts = int(previous.get(h.ATTEMPTS, "0")) + 1
     context = dict(previous)
-    context.update({
-        h.ATTEMPTS: str(attempts),
-        h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, from_epoch(now)),
-        h.LAST_FAILURE_AT: from_epoch(now),
-        h.ERROR_CLASS: error_class(exc),
-        h.ERROR_MESSAGE: _message(exc),
-        h.STAGE: stage,
-        h.SOURCE: record.origin_text,
-    })
+    context.update(
+        {
+            h.ATTEMPTS: str(attempts),
+            h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, from_epoch(now)),
+            h.LAST_FAILURE_AT: from_epoch(now),
+            h.ERROR_CLASS: error_class(exc),
+            h.ERROR_MESSAGE: _message(exc),
+            h.STAGE: stage,
+            h.SOURCE: record.origin_text,
+        }
+    )
     return context
 
 
@@ -55,15 +56,22 @@ def reject(record: RawRecord, exc: BaseException, topics: Topics, now: float) ->
     return Route(topics.rejected, h.encode(context), int(context[h.ATTEMPTS]), "rejected")
 
 
-def dead_letter(record: RawRecord, exc: BaseException, stage: str, topics: Topics, now: float) -> Route:
+def dead_letter(
+    record: RawRecord, exc: BaseException, stage: str, topics: Topics, now: float
+) -> Route:
     context = _context(record, exc, stage, now)
     context.pop(h.NOT_BEFORE, None)
     return Route(topics.dlq, h.encode(context), int(context[h.ATTEMPTS]), "dlq")
 
 
 def retry_later(
-    record: RawRecord, exc: BaseException, stage: str, topics: Topics, delays: tuple[int, ...],
-    now: float, jitter: float = 0.0,
+    record: RawRecord,
+    exc: BaseException,
+    stage: str,
+    topics: Topics,
+    delays: tuple[int, ...],
+    now: float,
+    jitter: float = 0.0,
 ) -> Route:
     """The next retry tier, or the DLQ after the last one. `jitter` in [0, 1) spreads retries."""
     context = _context(record, exc, stage, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -23,7 +24,9 @@ class TopicSpec:
     retention_ms: int
 
 
-def pipeline_topics(topics: Topics, partitions: int, retry_delays: tuple[int, ...]) -> list[TopicSpec]:
+def pipeline_topics(
+    topics: Topics, partitions: int, retry_delays: tuple[int, ...]
+) -> list[TopicSpec]:
     """Every topic the pipeline writes, with its retention (raw payloads are not kept for ever)."""
     specs = [
         # Raw bodies hold personal data: a week covers replays after any outage we plan for.
@@ -51,13 +54,18 @@ async def create_topics(bootstrap: str, specs: list[TopicSpec], attempts: int = 
         existing = set(await admin.list_topics())
         wanted = [s for s in specs if s.name not in existing]
         if wanted:
-            try:
-                await admin.create_topics([
-                    NewTopic(s.name, s.partitions, 1, topic_configs={"retention.ms": str(s.retention_ms)})
-                    for s in wanted
-                ])
-            except TopicAlreadyExistsError:
-                pass  # another process won the race
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            s.name,
+                            s.partitions,
+                            1,
+                            topic_configs={"retention.ms": str(s.retention_ms)},
+                        )
+                        for s in wanted
+                    ]
+                )
         return [s.name for s in wanted]
     finally:
         await admin.close()

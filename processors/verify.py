@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from processors.records import RawRecord
 from schemas import headers as h
 from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid
 from schemas.normalized import NormalizedEvent, parse_rfc3339
 from schemas.providers import get
 from schemas.providers.base import RawMeta
-
-from processors.records import RawRecord
 
 
 def verify_webhook(record: RawRecord, endpoints: Mapping[str, Endpoint]) -> list[NormalizedEvent]:
@@ -34,7 +33,9 @@ def verify_webhook(record: RawRecord, endpoints: Mapping[str, Endpoint]) -> list
         raise PayloadInvalid("The record's received-at header is not RFC 3339.") from exc
     provider = get(endpoint.provider)
     if record.headers.get(h.BACKFILLED) != "true":
-        provider.verify(record.value, h.provider_headers(record.headers), endpoint, received.timestamp())
+        provider.verify(
+            record.value, h.provider_headers(record.headers), endpoint, received.timestamp()
+        )
     meta = RawMeta(endpoint=endpoint.name, received_at=received_at, raw=record.origin)
     events = provider.normalize(record.value, meta)
     if not events:

@@ -147,8 +147,14 @@ def _endpoint(name: str, body: Mapping[str, Any], prod: bool, env: Mapping[str, 
         raise ConfigError(f"endpoint {name!r}: square endpoints need notification_url")
     api_key = body.get("api_key")
     known = {
-        "provider", "secrets", "hmac_keys", "tolerance_seconds", "webhook_id", "cert_hosts",
-        "notification_url", "api_key",
+        "provider",
+        "secrets",
+        "hmac_keys",
+        "tolerance_seconds",
+        "webhook_id",
+        "cert_hosts",
+        "notification_url",
+        "api_key",
     }
     return Endpoint(
         name=name,

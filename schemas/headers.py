@@ -35,9 +35,10 @@ def http_header(name: str) -> str:
     return HTTP_PREFIX + name.lower()
 
 
-def to_dict(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
+def to_dict(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> dict[str, str]:
     """Kafka headers as a str → str dict (the last value of a repeated name wins)."""
-    return {k: v.decode("utf-8", "replace") for k, v in (headers or ())}
+    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    return {k: v.decode("utf-8", "replace") for k, v in pairs}
 
 
 def provider_headers(headers: Mapping[str, str]) -> dict[str, str]:

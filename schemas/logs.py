@@ -45,7 +45,9 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = Fals
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(DevFormatter(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s"))
+        handler.setFormatter(
+            DevFormatter(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -14,15 +14,51 @@ from schemas.errors import AmountNotExact
 # ISO 4217 currencies whose minor unit is not 2 (all others, including unknown codes, are 2).
 _ISO_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
     ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
 }
 
 # Stripe's zero-decimal currencies (its docs); MGA is here though ISO gives it 2.
 _STRIPE_ZERO_DECIMAL = frozenset(
-    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
 )
 # Stripe sends these ×100 of ISO's unit although ISO gives them 0 decimals.
 _STRIPE_TWO_DECIMAL_OVER_ISO = frozenset({"ISK"})
@@ -41,7 +77,7 @@ def normalize_currency(code: object) -> str:
 
 def decimal_to_minor(value: str | int | Decimal, currency: str) -> int:
     """A decimal amount in major units (`"10.99"`) as exact ISO minor units (1099)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, float | bool):
         raise AmountNotExact("Amounts must be given as decimal strings or integers, never floats.")
     try:
         amount = Decimal(value) if not isinstance(value, Decimal) else value
@@ -73,8 +109,8 @@ def stripe_to_minor(value: object, currency: str) -> int:
         stripe_exp = 2
     shift = iso - stripe_exp
     if shift >= 0:
-        return amount * 10**shift
-    quotient, remainder = divmod(amount, 10**-shift)
+        return int(amount * pow(10, shift))
+    quotient, remainder = divmod(amount, pow(10, -shift))
     if remainder:
         raise AmountNotExact(f"The Stripe amount is not a whole number of {currency} minor units.")
-    return quotient
+    return int(quotient)

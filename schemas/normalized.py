@@ -119,7 +119,7 @@ def parse_rfc3339(text: str) -> datetime:
             if not ch.isdigit():
                 break
             digits += ch
-        value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -14,9 +14,10 @@ import time
 from collections.abc import Sequence
 
 import faust
-from faust.types import EventT, StreamT
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from faust.streams import Stream
+from faust.types import EventT
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from schemas import headers as h
 from schemas.errors import error_class
@@ -63,19 +64,21 @@ class Sink:
         self.normalized = app.topic(names.normalized, key_type=bytes, value_type=bytes)
         self.dlq = app.topic(names.dlq, key_type=bytes, value_type=bytes)
         self.pool = AsyncConnectionPool(
-            settings.common.database_url, min_size=1, max_size=2, open=False,
-            kwargs={"autocommit": True}, reconnect_timeout=0,
+            settings.common.database_url,
+            min_size=1,
+            max_size=2,
+            open=False,
+            kwargs={"autocommit": True},
+            reconnect_timeout=0,
         )
 
     def install(self) -> None:
-        self.app.agent(self.normalized, name="persist_events", concurrency=1)(self.persist_events)
+        self.app.agent(self.normalized, name="persist_events", concurrency=1)(self.persist_events)  # type: ignore[arg-type]  # agents get a concrete Stream; StreamT lacks take_events
 
-        @self.app.task
-        async def open_pool() -> None:
-            await self.pool.open(wait=False)
-
-    async def persist_events(self, stream: StreamT[bytes]) -> None:
-        async for events in stream.take_events(self.settings.batch_size, within=self.settings.batch_seconds):
+    async def persist_events(self, stream: Stream[bytes]) -> None:
+        async for events in stream.take_events(
+            self.settings.batch_size, within=self.settings.batch_seconds
+        ):
             try:
                 await self._persist(list(events))
             except Exception:  # a bug: never let faust ack and drop the batch
@@ -97,7 +100,9 @@ class Sink:
         except _OUTAGE:
             raise
         except psycopg.Error as exc:
-            logger.warning("A batch was refused (%s); writing its records one by one", error_class(exc))
+            logger.warning(
+                "A batch was refused (%s); writing its records one by one", error_class(exc)
+            )
             for event, normalized in parsed:
                 try:
                     await self._write([normalized])
@@ -108,15 +113,19 @@ class Sink:
 
     async def _write(self, batch: Sequence[NormalizedEvent]) -> Written:
         """Write, riding out database outages: the stream waits instead of dropping."""
+        if self.pool.closed:
+            await self.pool.open(wait=False)
         delay = 0.5
         while True:
             started = time.perf_counter()
             try:
                 async with self.pool.connection(timeout=10) as conn:
                     written = await write_batch(conn, batch)
-            except (*_OUTAGE, TimeoutError, psycopg.pool.PoolTimeout) as exc:
+            except (*_OUTAGE, TimeoutError, PoolTimeout) as exc:
                 metrics.DB_ERRORS.labels(error_class(exc)).inc()
-                logger.warning("PostgreSQL is unavailable (%s); retrying in %.1f s", error_class(exc), delay)
+                logger.warning(
+                    "PostgreSQL is unavailable (%s); retrying in %.1f s", error_class(exc), delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
                 continue
@@ -134,18 +143,25 @@ class Sink:
 
     async def _dead_letter(self, event: EventT[bytes], exc: BaseException) -> None:
         message = event.message
-        previous = h.to_dict(message.headers.items() if isinstance(message.headers, dict) else message.headers)
+        previous = h.to_dict(message.headers)
         now = from_epoch(time.time())
-        previous.update({
-            h.ATTEMPTS: str(int(previous.get(h.ATTEMPTS, "0")) + 1),
-            h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, now),
-            h.LAST_FAILURE_AT: now,
-            h.ERROR_CLASS: error_class(exc),
-            h.ERROR_MESSAGE: f"The sink could not write the event ({error_class(exc)}).",
-            h.STAGE: "sink",
-            h.SOURCE: f"{message.topic}[{message.partition}]@{message.offset}",
-        })
-        logger.error("Dead-lettered a normalized event: %s", error_class(exc),
-                     extra={"request_id": previous.get(h.REQUEST_ID), "event_id": previous.get(h.EVENT_ID)})
-        future = await self.dlq.send(key=message.key, value=message.value, headers=h.encode(previous))
+        previous.update(
+            {
+                h.ATTEMPTS: str(int(previous.get(h.ATTEMPTS, "0")) + 1),
+                h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, now),
+                h.LAST_FAILURE_AT: now,
+                h.ERROR_CLASS: error_class(exc),
+                h.ERROR_MESSAGE: f"The sink could not write the event ({error_class(exc)}).",
+                h.STAGE: "sink",
+                h.SOURCE: f"{message.topic}[{message.partition}]@{message.offset}",
+            }
+        )
+        logger.error(
+            "Dead-lettered a normalized event: %s",
+            error_class(exc),
+            extra={"request_id": previous.get(h.REQUEST_ID), "event_id": previous.get(h.EVENT_ID)},
+        )
+        future = await self.dlq.send(
+            key=message.key, value=message.value, headers=h.encode(previous)
+        )
         await future

@@ -8,12 +8,14 @@ import sys
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
-        "sink", help="run a sink worker (payments.normalized → PostgreSQL)",
+        "sink",
+        help="run a sink worker (payments.normalized → PostgreSQL)",
         description="Write normalized events in batches and keep the payments table reconciled.",
     )
     run.set_defaults(run=_run)
     migrate = commands.add_parser(
-        "migrate", help="apply the database migrations the database lacks",
+        "migrate",
+        help="apply the database migrations the database lacks",
         description="Apply versioned migrations to DATABASE_URL, once each, in order.",
     )
     migrate.set_defaults(run=_migrate)

@@ -41,7 +41,8 @@ def migrate(database_url: str) -> list[int]:
                 with conn.transaction():
                     conn.execute(sql.encode())
                     conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                        (version, name),
                     )
                 logger.info("Applied migration %04d %s", version, name)
                 applied_now.append(version)

@@ -93,7 +93,8 @@ def _state(key: tuple[str, str], events: list[NormalizedEvent]) -> PaymentState:
 def _refunded(events: list[NormalizedEvent]) -> int | None:
     cumulative = [e.amount_refunded for e in events if e.amount_refunded is not None]
     single = [
-        e.amount for e in events
+        e.amount
+        for e in events
         if e.type == "refund.succeeded" and e.amount_refunded is None and e.amount is not None
     ]
     if not cumulative and not single:

@@ -27,7 +27,9 @@ class SinkSettings:
         return cls(
             common=common,
             app_id=env.get("PAYPIPE_SINK_ID", f"{common.topic_prefix}-sink"),
-            partitions=int(env.get("PAYPIPE_PARTITIONS", common.section("processor").get("partitions", 4))),
+            partitions=int(
+                env.get("PAYPIPE_PARTITIONS", common.section("processor").get("partitions", 4))
+            ),
             batch_size=int(section.get("batch_size", 2000)),
             batch_seconds=float(section.get("batch_seconds", 0.2)),
             metrics_host=env.get("METRICS_HOST", "127.0.0.1"),

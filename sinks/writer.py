@@ -12,23 +12,41 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 from schemas.normalized import NormalizedEvent
 
 _COLUMNS = (
-    "event_id", "provider", "endpoint", "provider_event_id", "provider_event_type", "type",
-    "payment_id", "amount", "currency", "amount_refunded", "status", "occurred_at",
-    "received_at", "livemode", "account", "event", "raw_topic", "raw_partition", "raw_offset",
+    "event_id",
+    "provider",
+    "endpoint",
+    "provider_event_id",
+    "provider_event_type",
+    "type",
+    "payment_id",
+    "amount",
+    "currency",
+    "amount_refunded",
+    "status",
+    "occurred_at",
+    "received_at",
+    "livemode",
+    "account",
+    "event",
+    "raw_topic",
+    "raw_partition",
+    "raw_offset",
 )
 _COLUMN_LIST = ", ".join(_COLUMNS)
 
-_STAGING = f"""
+_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staged_events
     (LIKE payment_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
 
+# Only our own constant column names are formatted in; values travel as parameters.
 _INSERT = f"""
 INSERT INTO payment_events ({_COLUMN_LIST})
 SELECT {_COLUMN_LIST} FROM staged_events
@@ -98,19 +116,37 @@ class Written:
 
 def row(event: NormalizedEvent) -> tuple[object, ...]:
     return (
-        event.event_id, event.provider, event.endpoint, event.provider_event_id,
-        event.provider_event_type, event.type, event.payment_id, event.amount, event.currency,
-        event.amount_refunded, event.status, event.occurred_at, event.received_at,
-        event.livemode, event.account, json.dumps(event.to_dict(), separators=(",", ":")),
-        event.raw.topic, event.raw.partition, event.raw.offset,
+        event.event_id,
+        event.provider,
+        event.endpoint,
+        event.provider_event_id,
+        event.provider_event_type,
+        event.type,
+        event.payment_id,
+        event.amount,
+        event.currency,
+        event.amount_refunded,
+        event.status,
+        event.occurred_at,
+        event.received_at,
+        event.livemode,
+        event.account,
+        json.dumps(event.to_dict(), separators=(",", ":")),
+        event.raw.topic,
+        event.raw.partition,
+        event.raw.offset,
     )
 
 
-async def write_batch(conn: psycopg.AsyncConnection[object], events: Sequence[NormalizedEvent]) -> Written:
+async def write_batch(
+    conn: psycopg.AsyncConnection[Any], events: Sequence[NormalizedEvent]
+) -> Written:
     """Write `events` in one transaction; idempotent on event_id."""
     async with conn.transaction():
         await conn.execute(_STAGING)
-        touched = sorted({f"{e.provider}:{e.payment_id}" for e in events if e.payment_id and e.type != "other"})
+        touched = sorted(
+            {f"{e.provider}:{e.payment_id}" for e in events if e.payment_id and e.type != "other"}
+        )
         if touched:
             await conn.execute(_LOCK, (touched,))
         async with conn.cursor() as cur:
@@ -119,9 +155,15 @@ async def write_batch(conn: psycopg.AsyncConnection[object], events: Sequence[No
                     await copy.write_row(row(event))
             await cur.execute(_INSERT)
             inserted = await cur.fetchall()
-        keys = sorted({(p, pid) for p, pid, kind, _ in inserted if pid is not None and kind != "other"})
+        keys = sorted(
+            {(p, pid) for p, pid, kind, _ in inserted if pid is not None and kind != "other"}
+        )
         if keys:
-            await conn.execute(_RECOMPUTE, {
-                "providers": [k[0] for k in keys], "payment_ids": [k[1] for k in keys],
-            })
+            await conn.execute(
+                _RECOMPUTE,
+                {
+                    "providers": [k[0] for k in keys],
+                    "payment_ids": [k[1] for k in keys],
+                },
+            )
     return Written(len(inserted), len(keys), [r[3].timestamp() for r in inserted])

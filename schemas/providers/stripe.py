@@ -117,7 +117,9 @@ def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
     kind = _classify(event_type, obj)
     currency = normalize_currency(obj["currency"]) if obj.get("currency") else None
     amount = _amount(obj.get("amount"), currency)
-    refunded = _amount(obj.get("amount_refunded"), currency) if obj.get("object") == "charge" else None
+    refunded = (
+        _amount(obj.get("amount_refunded"), currency) if obj.get("object") == "charge" else None
+    )
     status = obj.get("status")
     livemode = event.get("livemode")
     account = event.get("account")

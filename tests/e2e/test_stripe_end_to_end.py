@@ -10,7 +10,9 @@ from tests.support.http import post_stripe, stripe_event
 from tests.support.stack import Stack
 
 
-def wait_for_rows(url: str, sql: str, expected: int, timeout: float = 30.0) -> list[tuple[object, ...]]:
+def wait_for_rows(
+    url: str, sql: str, expected: int, timeout: float = 30.0
+) -> list[tuple[object, ...]]:
     deadline = time.monotonic() + timeout
     rows: list[tuple[object, ...]] = []
     while time.monotonic() < deadline:
@@ -29,7 +31,9 @@ def test_signed_event_lands_once_and_a_repeat_changes_nothing(stack: Stack) -> N
     assert isinstance(answer, dict) and answer["request_id"]
 
     db = stack.env["DATABASE_URL"]
-    events = wait_for_rows(db, "SELECT event_id, type, payment_id, amount, currency FROM payment_events", 1)
+    events = wait_for_rows(
+        db, "SELECT event_id, type, payment_id, amount, currency FROM payment_events", 1
+    )
     assert events == [("stripe:evt_e2e_1", "payment.succeeded", "pi_e2e_1", 1099, "USD")]
     with psycopg.connect(db) as conn:
         before = conn.execute("SELECT * FROM payments").fetchall()
@@ -46,7 +50,10 @@ def test_signed_event_lands_once_and_a_repeat_changes_nothing(stack: Stack) -> N
         assert conn.execute(
             "SELECT count(*) FROM payment_events WHERE payment_id = 'pi_e2e_1'"
         ).fetchone() == (1,)
-        assert conn.execute("SELECT * FROM payments WHERE payment_id = 'pi_e2e_1'").fetchall() == before
+        assert (
+            conn.execute("SELECT * FROM payments WHERE payment_id = 'pi_e2e_1'").fetchall()
+            == before
+        )
 
 
 def test_tampered_event_is_refused_and_writes_nothing(stack: Stack) -> None:

@@ -21,8 +21,13 @@ from tests.support.kafka import read_topic
 
 
 def settings_for(bootstrap: str, topics: Topics, **overrides: str) -> IngressSettings:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PAYPIPE_TOPIC_PREFIX": topics.prefix,
-           "PAYPIPE_CONFIG": "config/dev.toml", **overrides}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "PAYPIPE_TOPIC_PREFIX": topics.prefix,
+        "PAYPIPE_CONFIG": "config/dev.toml",
+        **overrides,
+    }
     return IngressSettings.load(env)
 
 
@@ -45,12 +50,19 @@ async def client(kafka_bootstrap: str, topics: Topics) -> AsyncIterator[TestClie
 
 
 def signed(body: bytes, secret: str = STRIPE_DEV_SECRET) -> dict[str, str]:
-    return {"Stripe-Signature": sign(body, secret, int(time.time())), "Content-Type": "application/json"}
+    return {
+        "Stripe-Signature": sign(body, secret, int(time.time())),
+        "Content-Type": "application/json",
+    }
 
 
-async def test_accepted_body_lands_on_raw_byte_for_byte(client: TestClient, kafka_bootstrap: str, topics: Topics) -> None:
+async def test_accepted_body_lands_on_raw_byte_for_byte(
+    client: TestClient, kafka_bootstrap: str, topics: Topics
+) -> None:
     body = stripe_event("evt_ing_1") + b"  \n"  # trailing bytes must survive untouched
-    answer = await client.post("/webhooks/stripe", data=body, headers={**signed(body), "X-Request-Id": "req-1"})
+    answer = await client.post(
+        "/webhooks/stripe", data=body, headers={**signed(body), "X-Request-Id": "req-1"}
+    )
     assert answer.status == 202
     assert (await answer.json()) == {"status": "accepted", "request_id": "req-1"}
 
@@ -76,30 +88,40 @@ async def test_body_over_the_limit_is_413(client: TestClient) -> None:
     assert answer.status == 413
 
 
-async def test_missing_signature_header_is_400(client: TestClient, kafka_bootstrap: str, topics: Topics) -> None:
+async def test_missing_signature_header_is_400(
+    client: TestClient, kafka_bootstrap: str, topics: Topics
+) -> None:
     answer = await client.post("/webhooks/stripe", data=stripe_event("evt_nosig"))
     assert answer.status == 400
-    assert await read_topic(kafka_bootstrap, topics.raw, 1, timeout=2) == []
+    assert await read_topic(kafka_bootstrap, topics.raw, 1, wait_seconds=2) == []
 
 
 async def test_malformed_signature_header_is_400(client: TestClient) -> None:
-    answer = await client.post("/webhooks/stripe", data=b"{}", headers={"Stripe-Signature": "t=abc"})
+    answer = await client.post(
+        "/webhooks/stripe", data=b"{}", headers={"Stripe-Signature": "t=abc"}
+    )
     assert answer.status == 400
 
 
-async def test_wrong_signature_is_401_with_a_copy_on_rejected(client: TestClient, kafka_bootstrap: str, topics: Topics) -> None:
+async def test_wrong_signature_is_401_with_a_copy_on_rejected(
+    client: TestClient, kafka_bootstrap: str, topics: Topics
+) -> None:
     body = stripe_event("evt_forged")
-    answer = await client.post("/webhooks/stripe", data=body, headers=signed(body, "whsec_attacker"))
+    answer = await client.post(
+        "/webhooks/stripe", data=body, headers=signed(body, "whsec_attacker")
+    )
     assert answer.status == 401
     [copy] = await read_topic(kafka_bootstrap, topics.rejected, 1)
     assert copy.value == body
     assert h.to_dict(copy.headers)[h.REASON]
-    assert await read_topic(kafka_bootstrap, topics.raw, 1, timeout=2) == []
+    assert await read_topic(kafka_bootstrap, topics.raw, 1, wait_seconds=2) == []
 
 
 async def test_secret_never_appears_in_answers(client: TestClient) -> None:
     body = stripe_event("evt_secret")
-    answer = await client.post("/webhooks/stripe", data=body, headers=signed(body, "whsec_attacker"))
+    answer = await client.post(
+        "/webhooks/stripe", data=body, headers=signed(body, "whsec_attacker")
+    )
     assert STRIPE_DEV_SECRET not in await answer.text()
     metrics = await (await client.get("/metrics")).text()
     assert STRIPE_DEV_SECRET not in metrics

@@ -15,10 +15,12 @@ from tests.support.events import deliveries, event, histories
 
 async def payments(url: str) -> dict[tuple[str, str], PaymentState]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        rows = await (await conn.execute(
-            "SELECT provider, payment_id, status, amount, currency, amount_refunded, dispute_status,"
-            " first_event_at, last_event_at, last_event_id FROM payments"
-        )).fetchall()
+        rows = await (
+            await conn.execute(
+                "SELECT provider, payment_id, status, amount, currency, amount_refunded, dispute_status,"
+                " first_event_at, last_event_at, last_event_id FROM payments"
+            )
+        ).fetchall()
     return {(r[0], r[1]): PaymentState(*r) for r in rows}
 
 
@@ -33,7 +35,7 @@ async def test_a_replayed_batch_inserts_and_changes_nothing(clean_db: str) -> No
     async with await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as conn:
         first = await write_batch(conn, batch)
         assert (first.inserted, first.payments) == (2, 1)
-        before = (await (await conn.execute("SELECT * FROM payments")).fetchall())
+        before = await (await conn.execute("SELECT * FROM payments")).fetchall()
         again = await write_batch(conn, batch)
         assert (again.inserted, again.payments) == (0, 0)
         assert (await (await conn.execute("SELECT * FROM payments")).fetchall()) == before
@@ -52,10 +54,12 @@ async def test_event_row_keeps_the_event_and_its_raw_position(clean_db: str) -> 
     e = event(7, "payment.authorized", amount=4200)
     await write(clean_db, [[e]])
     async with await psycopg.AsyncConnection.connect(clean_db) as conn:
-        row = await (await conn.execute(
-            "SELECT event->>'event_id', raw_topic, raw_partition, raw_offset, persisted_at >= received_at"
-            " FROM payment_events"
-        )).fetchone()
+        row = await (
+            await conn.execute(
+                "SELECT event->>'event_id', raw_topic, raw_partition, raw_offset, persisted_at >= received_at"
+                " FROM payment_events"
+            )
+        ).fetchone()
     assert row == ("stripe:evt_7", "payments.raw", 0, 0, True)
 
 
@@ -63,7 +67,9 @@ def test_migrations_apply_once(database_url: str) -> None:
     assert migrate(database_url) == []
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data(), history=histories())
 async def test_sql_state_equals_the_fold_for_any_delivery(clean_db: str, data, history) -> None:  # type: ignore[no-untyped-def]
     async with await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as conn:

@@ -11,23 +11,47 @@ from schemas.normalized import NormalizedEvent, RawRef, rfc3339
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 TYPES = [
-    "payment.created", "payment.authorized", "payment.succeeded", "payment.failed",
-    "payment.canceled", "refund.created", "refund.succeeded", "refund.failed",
-    "dispute.opened", "dispute.updated", "dispute.won", "dispute.lost", "other",
+    "payment.created",
+    "payment.authorized",
+    "payment.succeeded",
+    "payment.failed",
+    "payment.canceled",
+    "refund.created",
+    "refund.succeeded",
+    "refund.failed",
+    "dispute.opened",
+    "dispute.updated",
+    "dispute.won",
+    "dispute.lost",
+    "other",
 ]
 
 
 def event(
-    n: int | str, kind: str, payment_id: str | None = "pi_1", seconds: int = 0,
-    amount: int | None = 1000, refunded: int | None = None, provider: str = "stripe",
+    n: int | str,
+    kind: str,
+    payment_id: str | None = "pi_1",
+    seconds: int = 0,
+    amount: int | None = 1000,
+    refunded: int | None = None,
+    provider: str = "stripe",
 ) -> NormalizedEvent:
     return NormalizedEvent(
-        provider=provider, endpoint="stripe", provider_event_id=f"evt_{n}",
-        provider_event_type=kind, type=kind, payment_id=payment_id, amount=amount,
-        currency="USD" if amount is not None else None, amount_refunded=refunded,
-        status=None, occurred_at=rfc3339(BASE + timedelta(seconds=seconds)),
+        provider=provider,
+        endpoint="stripe",
+        provider_event_id=f"evt_{n}",
+        provider_event_type=kind,
+        type=kind,
+        payment_id=payment_id,
+        amount=amount,
+        currency="USD" if amount is not None else None,
+        amount_refunded=refunded,
+        status=None,
+        occurred_at=rfc3339(BASE + timedelta(seconds=seconds)),
         received_at=rfc3339(BASE + timedelta(seconds=seconds, milliseconds=5)),
-        livemode=False, account=None, raw=RawRef("payments.raw", 0, 0),
+        livemode=False,
+        account=None,
+        raw=RawRef("payments.raw", 0, 0),
     )
 
 
@@ -37,14 +61,16 @@ def histories(draw: st.DrawFn, payments: int = 3, size: int = 12) -> list[Normal
     count = draw(st.integers(1, size))
     out = []
     for n in range(count):
-        out.append(event(
-            n,
-            draw(st.sampled_from(TYPES)),
-            payment_id=f"pi_{draw(st.integers(0, payments - 1))}",
-            seconds=draw(st.integers(0, 5)),  # few distinct times: ties are common
-            amount=draw(st.one_of(st.none(), st.integers(0, 10**12))),
-            refunded=draw(st.one_of(st.none(), st.integers(0, 10**6))),
-        ))
+        out.append(
+            event(
+                n,
+                draw(st.sampled_from(TYPES)),
+                payment_id=f"pi_{draw(st.integers(0, payments - 1))}",
+                seconds=draw(st.integers(0, 5)),  # few distinct times: ties are common
+                amount=draw(st.one_of(st.none(), st.integers(0, 10**12))),
+                refunded=draw(st.one_of(st.none(), st.integers(0, 10**6))),
+            )
+        )
     return out
 
 

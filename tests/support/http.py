@@ -27,22 +27,44 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str,
 
 
 def stripe_event(
-    event_id: str, kind: str = "payment_intent.succeeded", payment_id: str = "pi_e2e",
-    amount: int = 1099, currency: str = "usd", created: int | None = None,
+    event_id: str,
+    kind: str = "payment_intent.succeeded",
+    payment_id: str = "pi_e2e",
+    amount: int = 1099,
+    currency: str = "usd",
+    created: int | None = None,
 ) -> bytes:
     status = kind.rsplit(".", 1)[-1]
-    return json.dumps({
-        "id": event_id, "object": "event", "type": kind, "livemode": False,
-        "created": created if created is not None else int(time.time()),
-        "data": {"object": {
-            "id": payment_id, "object": "payment_intent", "amount": amount,
-            "currency": currency, "status": status,
-        }},
-    }).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": kind,
+            "livemode": False,
+            "created": created if created is not None else int(time.time()),
+            "data": {
+                "object": {
+                    "id": payment_id,
+                    "object": "payment_intent",
+                    "amount": amount,
+                    "currency": currency,
+                    "status": status,
+                }
+            },
+        }
+    ).encode()
 
 
-def post_stripe(base: str, body: bytes, secret: str = STRIPE_DEV_SECRET, endpoint: str = "stripe",
-                timestamp: int | None = None) -> tuple[int, dict[str, Any] | str]:
+def post_stripe(
+    base: str,
+    body: bytes,
+    secret: str = STRIPE_DEV_SECRET,
+    endpoint: str = "stripe",
+    timestamp: int | None = None,
+) -> tuple[int, dict[str, Any] | str]:
     header = stripe_sign(body, secret, timestamp if timestamp is not None else int(time.time()))
-    return post(f"{base}/webhooks/{endpoint}", body,
-                {"Stripe-Signature": header, "Content-Type": "application/json"})
+    return post(
+        f"{base}/webhooks/{endpoint}",
+        body,
+        {"Stripe-Signature": header, "Content-Type": "application/json"},
+    )

@@ -53,7 +53,9 @@ def kafka_service() -> tuple[str, Callable[[], None]]:
     if reachable("127.0.0.1", 9092):
         return "127.0.0.1:9092", lambda: None
     subprocess.run([ROOT / "scripts" / "kafka.sh", "start"], check=True)
-    return "127.0.0.1:9092", lambda: subprocess.run([ROOT / "scripts" / "kafka.sh", "stop"], check=False)
+    return "127.0.0.1:9092", lambda: subprocess.run(
+        [ROOT / "scripts" / "kafka.sh", "stop"], check=False
+    )
 
 
 def postgres_service() -> tuple[str, Callable[[], None]]:

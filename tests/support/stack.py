@@ -59,8 +59,11 @@ class Stack:
         marker = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             self.procs[service] = subprocess.Popen(
-                [sys.executable, "-m", "schemas.cli", service], cwd=ROOT, env=self.env,
-                stdout=out, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "schemas.cli", service],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self._wait_ready(service, marker)
 
@@ -73,7 +76,9 @@ class Stack:
         while time.monotonic() < deadline:
             proc = self.procs[service]
             if proc.poll() is not None:
-                raise RuntimeError(f"{service} exited with {proc.returncode}:\n{self.tail(service)}")
+                raise RuntimeError(
+                    f"{service} exited with {proc.returncode}:\n{self.tail(service)}"
+                )
             if service == "ingress":
                 try:
                     with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as answer:
@@ -93,7 +98,7 @@ class Stack:
         proc.wait(10)
 
     def stop_all(self) -> None:
-        for service, proc in list(self.procs.items()):
+        for proc in self.procs.values():
             proc.terminate()
         for service, proc in list(self.procs.items()):
             try:

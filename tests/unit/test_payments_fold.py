@@ -14,15 +14,30 @@ def state(*events):  # type: ignore[no-untyped-def]
 
 
 def test_lifecycle_moves_forward() -> None:
-    assert state(event(1, "payment.created", seconds=0), event(2, "payment.authorized", seconds=1)).status == "authorized"
+    assert (
+        state(
+            event(1, "payment.created", seconds=0), event(2, "payment.authorized", seconds=1)
+        ).status
+        == "authorized"
+    )
 
 
 def test_an_older_lower_event_never_moves_it_back() -> None:
-    assert state(event(2, "payment.succeeded", seconds=5), event(1, "payment.created", seconds=1)).status == "succeeded"
+    assert (
+        state(
+            event(2, "payment.succeeded", seconds=5), event(1, "payment.created", seconds=1)
+        ).status
+        == "succeeded"
+    )
 
 
 def test_a_lower_event_arriving_later_with_a_later_time_does_not_move_it_back() -> None:
-    assert state(event(1, "payment.succeeded", seconds=1), event(2, "payment.authorized", seconds=9)).status == "succeeded"
+    assert (
+        state(
+            event(1, "payment.succeeded", seconds=1), event(2, "payment.authorized", seconds=9)
+        ).status
+        == "succeeded"
+    )
 
 
 def test_terminal_ties_go_to_the_later_event() -> None:
@@ -42,14 +57,19 @@ def test_refunds_grow_and_take_the_larger_of_cumulative_and_sum() -> None:
         event(3, "refund.succeeded", amount=200, seconds=3),
     )
     assert s.amount_refunded == 500
-    s = state(event(4, "refund.succeeded", amount=1000, refunded=700, seconds=4),
-              event(5, "refund.succeeded", amount=100, seconds=5))
+    s = state(
+        event(4, "refund.succeeded", amount=1000, refunded=700, seconds=4),
+        event(5, "refund.succeeded", amount=100, seconds=5),
+    )
     assert s.amount_refunded == 700
 
 
 def test_dispute_follows_the_latest_dispute_event() -> None:
-    s = state(event(1, "dispute.opened", seconds=1), event(2, "dispute.lost", seconds=3),
-              event(3, "dispute.updated", seconds=2))
+    s = state(
+        event(1, "dispute.opened", seconds=1),
+        event(2, "dispute.lost", seconds=3),
+        event(3, "dispute.updated", seconds=2),
+    )
     assert s.dispute_status == "lost"
 
 
