@@ -14,7 +14,6 @@ from schemas.topics import DEFAULT_RETRY_DELAYS, Topics
 from sinks.migrate import migrate
 from tests.support.services import kafka_service, postgres_service, with_database
 
-TEST_DATABASE = "paypipe_test"
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +33,17 @@ def database_url() -> Iterator[str]:
         server, stop = postgres_service()
     except Exception as exc:
         pytest.fail(f"No PostgreSQL server for the tests: {exc}")
+    # One database per test session, so parallel runs on one server never meet.
+    name = f"paypipe_test_{os.getpid()}"
     admin = with_database(server, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
-    url = with_database(server, TEST_DATABASE)
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(server, name)
     migrate(url)
     yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     stop()
 
 
