@@ -28,6 +28,7 @@ from processors.verify import verify_webhook
 from schemas import headers as h
 from schemas.errors import PermanentError, SignatureError, error_class
 from schemas.normalized import NormalizedEvent, parse_rfc3339
+from schemas.providers import paypal, paypal_certs
 from schemas.topics import Topics
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ Outgoing = tuple[TopicT, bytes, bytes, h.Headers | None]
 
 
 def create_app(settings: ProcessorSettings) -> faust.App:
+    if not settings.common.is_prod:
+        # Dev and test trust the dev PayPal certificate (file:// under the dev dir) and no other.
+        paypal_certs.write_dev_certificate(settings.common.dev_dir / "paypal")
+        paypal.install(paypal_certs.dev_trust(settings.common.dev_dir))
     servers = settings.common.kafka_bootstrap_servers.split(",")
     app = faust.App(
         settings.app_id,
@@ -76,12 +81,21 @@ class Pipeline:
         self.tiers = {d: self._topic(self.names.retry(d)) for d in settings.retry_delays}
         # Keyed like payments.raw (`{endpoint}:{event id}`), so each write lands in the changelog
         # partition of its source partition. Holds the epoch second a key was first processed.
+        # Keys expire after the dedupe window (providers retry for up to 3 days): locally through
+        # RocksDB's TTL, in the changelog through compact,delete retention, and exactly through
+        # the first-seen time each key holds. A restart replays only the changelog's tail.
+        window = settings.dedupe_window_seconds
         self.seen = app.Table(
             "seen",
             default=int,
             key_type=bytes,
             value_type=int,
             partitions=settings.partitions,
+            options={"ttl": window},
+            extra_topic_configs={
+                "cleanup.policy": "compact,delete",
+                "retention.ms": str(window * 1000),
+            },
             help="Raw-record keys already normalized (dedupe fast path; PostgreSQL is the guard).",
         )
 

@@ -25,6 +25,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     create.add_argument("--partitions", type=int, help="partitions per topic (default: config)")
     create.set_defaults(run=_create_topics)
 
+    certs = commands.add_parser(
+        "dev-certs",
+        help="write the dev PayPal signing key and certificate (dev mode only)",
+        description="Create .local/dev/paypal/key.pem and cert.pem unless they exist. In dev mode "
+        "the processor trusts PAYPAL-CERT-URL file:// URLs under .local/dev/ and nothing else.",
+    )
+    certs.set_defaults(run=_dev_certs)
+
 
 def _run(_: argparse.Namespace) -> int:
     from processors.__main__ import main
@@ -48,4 +56,17 @@ def _create_topics(args: argparse.Namespace) -> int:
             f"{spec.name:<32} {state:<8} partitions={spec.partitions} "
             f"retention={spec.retention_ms // 3600000}h\n"
         )
+    return 0
+
+
+def _dev_certs(_: argparse.Namespace) -> int:
+    from schemas.config import load_common
+    from schemas.providers.paypal_certs import write_dev_certificate
+
+    common = load_common()
+    if common.is_prod:
+        sys.stderr.write("dev-certs: refused in production (PAYPIPE_ENV=prod)\n")
+        return 2
+    path = write_dev_certificate(common.dev_dir / "paypal")
+    sys.stdout.write(f"PayPal dev certificate: {path}\n")
     return 0

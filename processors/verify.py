@@ -32,11 +32,10 @@ def verify_webhook(record: RawRecord, endpoints: Mapping[str, Endpoint]) -> list
     except ValueError as exc:
         raise PayloadInvalid("The record's received-at header is not RFC 3339.") from exc
     provider = get(endpoint.provider)
+    http = h.provider_headers(record.headers)
     if record.headers.get(h.BACKFILLED) != "true":
-        provider.verify(
-            record.value, h.provider_headers(record.headers), endpoint, received.timestamp()
-        )
-    meta = RawMeta(endpoint=endpoint.name, received_at=received_at, raw=record.origin)
+        provider.verify(record.value, http, endpoint, received.timestamp())
+    meta = RawMeta(endpoint=endpoint.name, received_at=received_at, raw=record.origin, headers=http)
     events = provider.normalize(record.value, meta)
     if not events:
         raise PayloadInvalid("The body holds no event.")

@@ -39,6 +39,9 @@ _ISO_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(["CLF", "UYW"], 4),
 }
 
+# Larger amounts than any real payment, and enough to refuse exponent tricks like "1e999999999".
+_MAX_DIGITS = 40
+
 # Stripe's zero-decimal currencies (its docs); MGA is here though ISO gives it 2.
 _STRIPE_ZERO_DECIMAL = frozenset(
     [
@@ -76,21 +79,33 @@ def normalize_currency(code: object) -> str:
 
 
 def decimal_to_minor(value: str | int | Decimal, currency: str) -> int:
-    """A decimal amount in major units (`"10.99"`) as exact ISO minor units (1099)."""
+    """A decimal amount in major units (`"10.99"`) as exact ISO minor units (1099).
+
+    Integer arithmetic on the decimal's digits: no context precision, so nothing is ever rounded.
+    """
     if isinstance(value, float | bool):
         raise AmountNotExact("Amounts must be given as decimal strings or integers, never floats.")
     try:
-        amount = Decimal(value) if not isinstance(value, Decimal) else value
+        amount = value if isinstance(value, Decimal) else Decimal(value)
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise AmountNotExact("The amount is not a decimal number.") from exc
     if not amount.is_finite():
         raise AmountNotExact("The amount is not a finite number.")
-    scaled = amount.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise AmountNotExact(
-            f"The amount has more decimals than {currency} allows ({exponent(currency)})."
-        )
-    return int(scaled)
+    sign, digits, exp = amount.as_tuple()
+    assert isinstance(exp, int)  # finite decimals have an integer exponent
+    if len(digits) > _MAX_DIGITS or not -_MAX_DIGITS <= exp <= _MAX_DIGITS:
+        raise AmountNotExact("The amount is out of the range paypipe accepts.")
+    coefficient = int("".join(map(str, digits)))
+    shift = exp + exponent(currency)
+    if shift >= 0:
+        minor: int = coefficient * 10**shift
+    else:
+        minor, remainder = divmod(coefficient, 10 ** (-shift))
+        if remainder:
+            raise AmountNotExact(
+                f"The amount has more decimals than {currency} allows ({exponent(currency)})."
+            )
+    return -minor if sign else minor
 
 
 def integer_minor(value: object) -> int:

@@ -13,7 +13,7 @@ scripts/kafka.sh start
 scripts/postgres.sh start
 "$bin/paypipe" topics create >/dev/null
 "$bin/paypipe" migrate
-"$bin/paypipe" dev-certs >/dev/null 2>&1 || true
+"$bin/paypipe" dev-certs
 
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 

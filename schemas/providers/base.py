@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.config import Endpoint
@@ -25,6 +25,8 @@ class RawMeta:
     endpoint: str
     received_at: str  # RFC 3339 UTC
     raw: RawRef
+    # The provider's HTTP headers ingress kept (lower-case names): some ids live there.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Provider(Protocol):

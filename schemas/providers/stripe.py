@@ -43,6 +43,9 @@ _REFUND_BY_STATUS = {
     "failed": "refund.failed",
     "canceled": "refund.failed",
 }
+# Year 9999: beyond it a datetime cannot hold the time.
+_LATEST_EPOCH = 253402300800
+
 # `warning_closed` ends an inquiry without a chargeback: the merchant keeps the money.
 _DISPUTE_WON = frozenset({"won", "warning_closed"})
 
@@ -106,11 +109,12 @@ def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
     event_id_ = event.get("id")
     event_type = event.get("type")
     created = event.get("created")
-    obj = (event.get("data") or {}).get("object")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(event_id_, str) or not isinstance(event_type, str):
         raise PayloadInvalid("The Stripe event has no id or type.")
-    if type(created) is not int:
-        raise PayloadInvalid("The Stripe event has no integer created time.")
+    if type(created) is not int or not 0 <= created < _LATEST_EPOCH:
+        raise PayloadInvalid("The Stripe event has no plausible integer created time.")
     if not isinstance(obj, dict):
         raise PayloadInvalid("The Stripe event has no data.object.")
 
