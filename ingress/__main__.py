@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from ingress.app import create_app
+from ingress.app import create_app, server_options
 from ingress.settings import IngressSettings
 from schemas.logs import configure_logging
 
@@ -24,6 +24,7 @@ def main() -> None:
         print=None,
         access_log=None,
         shutdown_timeout=10,
+        handler_args=server_options(settings),
     )
 
 

@@ -41,6 +41,15 @@ def create_app(settings: IngressSettings) -> web.Application:
     return app
 
 
+def server_options(settings: IngressSettings) -> dict[str, float]:
+    """HTTP parser limits: oversized request lines and headers are refused (400)."""
+    return {
+        "max_line_size": settings.max_header_bytes,
+        "max_field_size": settings.max_header_bytes,
+        "keepalive_timeout": 30,
+    }
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 

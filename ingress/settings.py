@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ingress.limits import Limits
 from schemas.config import Common, load_common
 
 
@@ -19,6 +20,10 @@ class IngressSettings:
     send_timeout_seconds: float
     retry_after_seconds: int
     linger_ms: int
+    limits: Limits
+    body_timeout_seconds: float
+    max_header_bytes: int
+    source_header: str | None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> IngressSettings:
@@ -34,4 +39,15 @@ class IngressSettings:
             send_timeout_seconds=float(section.get("send_timeout_seconds", 10.0)),
             retry_after_seconds=int(section.get("retry_after_seconds", 5)),
             linger_ms=int(section.get("linger_ms", 2)),
+            limits=Limits(
+                endpoint_rate=float(section.get("endpoint_rate", 5000)),
+                endpoint_burst=float(section.get("endpoint_burst", 10000)),
+                source_rate=float(section.get("source_rate", 1000)),
+                source_burst=float(section.get("source_burst", 2000)),
+                max_sources=int(section.get("max_sources", 10_000)),
+            ),
+            body_timeout_seconds=float(section.get("body_timeout_seconds", 10.0)),
+            max_header_bytes=int(section.get("max_header_bytes", 8190)),
+            # Behind a trusted proxy, the header naming the client (e.g. X-Forwarded-For).
+            source_header=section.get("source_header") or None,
         )

@@ -7,6 +7,7 @@ signature (and a copy on `payments.rejected`); 503 with Retry-After when Kafka c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from ingress import metrics
+from ingress.limits import RateLimiter
 from ingress.publisher import Publisher, Unavailable
 from ingress.settings import IngressSettings
 from schemas import headers as h
@@ -55,6 +57,9 @@ def raw_headers(
 
 class WebhookHandler:
     def __init__(self, settings: IngressSettings, publisher: Publisher) -> None:
+        self._limiter = RateLimiter(settings.limits)
+        self._body_timeout = settings.body_timeout_seconds
+        self._source_header = settings.source_header
         self._endpoints = settings.common.endpoints
         self._topics = Topics(settings.common.topic_prefix)
         self._publisher = publisher
@@ -80,9 +85,18 @@ class WebhookHandler:
     ) -> web.Response:
         if endpoint is None:
             return _error(404, "No endpoint of that name is configured.", request_id)
+        wait = self._limiter.check(endpoint.name, self._source(request), time.monotonic())
+        if wait:
+            return _error(
+                429, "Too many requests; retry later.", request_id, {"Retry-After": str(wait)}
+            )
         if (request.content_length or 0) > self._max_body:
             return _error(413, "The body is over the limit.", request_id)
-        body = await request.read()
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                body = await request.read()
+        except TimeoutError:
+            return _error(408, "The body did not arrive in time.", request_id)
         if len(body) > self._max_body:
             return _error(413, "The body is over the limit.", request_id)
         received = datetime.now(UTC)
@@ -129,6 +143,13 @@ class WebhookHandler:
         metrics.BODY_BYTES.labels(endpoint.name).observe(len(body))
         logger.debug("Accepted %s", key.decode(), extra=log)
         return _accepted(provider, request_id)
+
+    def _source(self, request: web.Request) -> str:
+        if self._source_header:
+            forwarded = request.headers.get(self._source_header, "")
+            # The last hop is the one our trusted proxy added; earlier ones are the client's word.
+            return forwarded.rsplit(",", 1)[-1].strip() or (request.remote or "-")
+        return request.remote or "-"
 
 
 def _accepted(provider: Provider, request_id: str) -> web.Response:
