@@ -64,7 +64,7 @@ DOCUMENTED_METRICS: dict[str, str] = {
 
 # The contract's HTTP table (plus 429, and Adyen's 200 "[accepted]").
 CONTRACT_ROUTES = {
-    ("post", "/webhooks/{endpoint}"): {"200", "202", "400", "401", "404", "413", "429", "503"},
+    ("post", "/webhooks/{endpoint}"): {"200", "202", "400", "401", "404", "408", "413", "429", "503"},
     ("get", "/healthz"): {"200"},
     ("get", "/readyz"): {"200", "503"},
     ("get", "/metrics"): {"200"},
