@@ -181,7 +181,8 @@ class Pipeline:
             self.names,
             self.settings.retry_delays,
             now,
-            jitter=random.random(),  # noqa: S311 - spreads retries in time; no secrecy involved
+            # Jitter spreads retries in time; nothing secret depends on it.
+            jitter=random.random(),  # noqa: S311  # nosec B311
         )
         if route.kind == "dlq":
             return self._dead(record, exc, stage, now)

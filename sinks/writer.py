@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from schemas.normalized import NormalizedEvent
 
@@ -39,20 +40,21 @@ _COLUMNS = (
     "raw_partition",
     "raw_offset",
 )
-_COLUMN_LIST = ", ".join(_COLUMNS)
+_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
 
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staged_events
     (LIKE payment_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
 
-# Only our own constant column names are formatted in; values travel as parameters.
-_INSERT = f"""
-INSERT INTO payment_events ({_COLUMN_LIST})
-SELECT {_COLUMN_LIST} FROM staged_events
+_COPY = sql.SQL("COPY staged_events ({}) FROM STDIN").format(_COLUMN_LIST)
+
+_INSERT = sql.SQL("""
+INSERT INTO payment_events ({columns})
+SELECT {columns} FROM staged_events
 ON CONFLICT (event_id) DO NOTHING
 RETURNING provider, payment_id, type, received_at
-"""
+""").format(columns=_COLUMN_LIST)
 
 # The fold of sinks/payments.py in SQL. `COLLATE "C"` orders event ids by code point, as Python does.
 _RECOMPUTE = """
@@ -150,7 +152,7 @@ async def write_batch(
         if touched:
             await conn.execute(_LOCK, (touched,))
         async with conn.cursor() as cur:
-            async with cur.copy(f"COPY staged_events ({_COLUMN_LIST}) FROM STDIN") as copy:
+            async with cur.copy(_COPY) as copy:
                 for event in events:
                     await copy.write_row(row(event))
             await cur.execute(_INSERT)
