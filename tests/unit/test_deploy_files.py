@@ -395,7 +395,9 @@ def copied_files() -> frozenset[str]:
 def test_dockerfile_builds_in_one_stage_and_runs_slim_in_another() -> None:
     assert len(stages()) >= 2
     builder, runtime = stages()[0], final_stage()
-    assert any(k == "RUN" and "pip install ." in a for k, a in builder)
+    # Dependencies only from the hashed lock file, then the project itself without resolving.
+    assert any(k == "RUN" and "--require-hashes -r requirements/runtime.lock" in a for k, a in builder)
+    assert any(k == "RUN" and "pip install --no-deps ." in a for k, a in builder)
     assert base_image(runtime[0][1]) == "python:3.11-slim"
     assert any(k == "COPY" and copy_arguments(a)[0].get("from") for k, a in runtime)
     assert not any(k == "RUN" and "pip install" in a for k, a in runtime)
