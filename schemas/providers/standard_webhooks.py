@@ -7,9 +7,8 @@ library does. Replay protection: `webhook-timestamp` must lie within the endpoin
 now in either direction, and `webhook-id` is the idempotency key the spec asks receivers to
 dedupe on.
 
-`normalize` needs the `webhook-id` and `webhook-timestamp` headers to name the event exactly; the
-`Provider` protocol passes only the body, so callers that have the headers pass them as
-`headers=`. Without them the event id falls back to `sha256:<hex of the body>` (stable across
+`normalize` names the event by the `webhook-id` header, which reaches it in `RawMeta.headers`
+(or `headers=`). Without it the event id falls back to `sha256:<hex of the body>` (stable across
 retries of the same message) and the time to the payload's own `timestamp` or the receive time.
 """
 
