@@ -58,6 +58,7 @@ def raw_headers(
 class WebhookHandler:
     def __init__(self, settings: IngressSettings, publisher: Publisher) -> None:
         self._limiter = RateLimiter(settings.limits)
+        self._log_events = settings.common.log_events
         self._body_timeout = settings.body_timeout_seconds
         self._source_header = settings.source_header
         self._endpoints = settings.common.endpoints
@@ -141,7 +142,8 @@ class WebhookHandler:
                 {"Retry-After": self._retry_after},
             )
         metrics.BODY_BYTES.labels(endpoint.name).observe(len(body))
-        logger.debug("Accepted %s", key.decode(), extra=log)
+        if self._log_events:
+            logger.info("Accepted %s", key.decode(), extra={**log, "event_id": event_id})
         return _accepted(provider, request_id)
 
     def _source(self, request: web.Request) -> str:

@@ -106,6 +106,7 @@ class Pipeline:
 
     def install(self) -> None:
         self.app.agent(self.raw, name="verify_webhooks", concurrency=1)(self.verify_webhooks)  # type: ignore[arg-type]  # agents get a concrete Stream; StreamT lacks take_events
+        self.app.timer(5.0)(self._report_lag)
         for delay, topic in self.tiers.items():
             self.app.agent(topic, name=f"retry_webhooks_{delay}s", concurrency=1)(
                 self._retry_agent(delay)
@@ -140,9 +141,30 @@ class Pipeline:
                 batch_keys.add(record.key)
                 fresh.append((event, record.key))
         await self._deliver(outgoing)
+        if self.settings.common.log_events:
+            self._log_normalized(outgoing)
         for event, key in fresh:
             stream._set_current_event(event)  # the changelog partition follows the source event
             self.seen[key] = int(now)
+
+    def _log_normalized(self, outgoing: list[Outgoing]) -> None:
+        for topic, _, _, headers in outgoing:
+            if topic is self.normalized and headers:
+                trace = h.to_dict(headers)
+                logger.info(
+                    "Normalized",
+                    extra={
+                        "request_id": trace.get(h.REQUEST_ID),
+                        "event_id": trace.get(h.EVENT_ID),
+                    },
+                )
+
+    async def _report_lag(self) -> None:
+        """Records written but not yet committed by this worker, per partition it reads."""
+        monitor = self.app.monitor
+        for tp, end in list(monitor.tp_end_offsets.items()):
+            committed = monitor.tp_committed_offsets.get(tp, 0)
+            metrics.LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
 
     def _seen(self, stream: Stream[bytes], event: EventT[bytes], key: bytes) -> bool:
         stream._set_current_event(event)

@@ -73,6 +73,8 @@ class Common:
     database_url: str
     topic_prefix: str
     log_level: str
+    # One INFO line per event in every service, carrying its request id (on in dev).
+    log_events: bool
     config_path: Path
     endpoints: Mapping[str, Endpoint]
     raw: Mapping[str, Any]
@@ -114,10 +116,17 @@ def load_common(environ: Mapping[str, str] | None = None) -> Common:
         database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
         topic_prefix=env.get("PAYPIPE_TOPIC_PREFIX", "payments"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_events=_flag(
+            env.get("PAYPIPE_LOG_EVENTS", raw.get("logging", {}).get("events", False))
+        ),
         config_path=path,
         endpoints=endpoints,
         raw=raw,
     )
+
+
+def _flag(value: object) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "yes", "on")
 
 
 _PROVIDERS = ("stripe", "paypal", "adyen", "square", "standard-webhooks")

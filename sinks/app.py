@@ -95,10 +95,9 @@ class Sink:
                 await self._dead_letter(event, exc)
         if not parsed:
             return
+        # _write rides out outages itself: what reaches here is PostgreSQL refusing the data.
         try:
             await self._write([p[1] for p in parsed])
-        except _OUTAGE:
-            raise
         except psycopg.Error as exc:
             logger.warning(
                 "A batch was refused (%s); writing its records one by one", error_class(exc)
@@ -107,9 +106,21 @@ class Sink:
                 try:
                     await self._write([normalized])
                 except psycopg.Error as single:
-                    if isinstance(single, _OUTAGE):
-                        raise
                     await self._dead_letter(event, single)
+                    continue
+                self._log_persisted([(event, normalized)])
+            return
+        self._log_persisted(parsed)
+
+    def _log_persisted(self, written: list[tuple[EventT[bytes], NormalizedEvent]]) -> None:
+        if not self.settings.common.log_events:
+            return
+        for event, normalized in written:
+            trace = h.to_dict(event.message.headers)
+            logger.info(
+                "Persisted",
+                extra={"request_id": trace.get(h.REQUEST_ID), "event_id": normalized.event_id},
+            )
 
     async def _write(self, batch: Sequence[NormalizedEvent]) -> Written:
         """Write, riding out database outages: the stream waits instead of dropping."""
