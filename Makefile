@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down test lint audit lock bench clean
+.PHONY: help install up down test lint audit lock fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ lock: $(INSTALLED) ## re-resolve the lock files from pyproject.toml (upgrade: ma
 		$(ARGS) --extra dev --output-file requirements/dev.lock pyproject.toml
 	$(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 		$(ARGS) --output-file requirements/runtime.lock pyproject.toml
+
+fuzz: $(INSTALLED) ## a longer fuzz run against the live ingress (5,000 requests, more schemathesis)
+	@FUZZ_EXAMPLES=5000 FUZZ_SCHEMATHESIS_EXAMPLES=500 scripts/test.sh tests/e2e/test_ingress_fuzz.py
 
 bench: $(INSTALLED) ## benchmarks against the running stack (after `make up`)
 	$(BIN)/python -m tests.bench
