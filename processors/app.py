@@ -13,11 +13,12 @@ import asyncio
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import faust
-from faust.streams import Stream
+from faust.streams import Stream, _current_event
 from faust.types import EventT, TopicT
 
 from processors import metrics
@@ -144,7 +145,7 @@ class Pipeline:
         if self.settings.common.log_events:
             self._log_normalized(outgoing)
         for event, key in fresh:
-            stream._set_current_event(event)  # the changelog partition follows the source event
+            _bind(event)
             self.seen[key] = int(now)
 
     def _log_normalized(self, outgoing: list[Outgoing]) -> None:
@@ -167,7 +168,7 @@ class Pipeline:
             metrics.LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
 
     def _seen(self, stream: Stream[bytes], event: EventT[bytes], key: bytes) -> bool:
-        stream._set_current_event(event)
+        _bind(event)
         first = self.seen.get(key, 0)
         return bool(first) and first > time.time() - self.settings.dedupe_window_seconds
 
@@ -262,6 +263,18 @@ class Pipeline:
 
         retry_webhooks.__name__ = f"retry_webhooks_{delay}s"
         return retry_webhooks
+
+
+def _bind(event: EventT[bytes]) -> None:
+    """Make `event` the one the dedupe table reads and writes for, in this task only.
+
+    Tables pick their store and changelog partition from the `current_event()` context variable.
+    Inside a `take_events` batch it names the batch's last event, so each record is bound in
+    turn. Only the context variable, never the stream's `current_event`: take_events' buffer
+    filler reads that attribute when it resumes, and changing it there attaches the wrong event
+    to a new record, which is then acked without being processed.
+    """
+    _current_event.set(weakref.ref(event))
 
 
 def _record(event: EventT[bytes]) -> RawRecord:

@@ -20,7 +20,9 @@ from tests.support.stack import Stack
 
 
 @pytest.fixture
-def processor(kafka_bootstrap: str, database_url: str, topics: Topics, tmp_path: Path) -> Iterator[Stack]:
+def processor(
+    kafka_bootstrap: str, database_url: str, topics: Topics, tmp_path: Path
+) -> Iterator[Stack]:
     stack = Stack(kafka_bootstrap, database_url, topics.prefix, tmp_path)
     try:
         stack.start("processor")
@@ -29,17 +31,25 @@ def processor(kafka_bootstrap: str, database_url: str, topics: Topics, tmp_path:
         stack.stop_all()
 
 
-def raw_headers(body: bytes, secret: str = STRIPE_DEV_SECRET, request_id: str = "r") -> list[tuple[str, bytes]]:
+def raw_headers(
+    body: bytes, secret: str = STRIPE_DEV_SECRET, request_id: str = "r"
+) -> list[tuple[str, bytes]]:
     from datetime import UTC, datetime
 
-    return h.encode({
-        h.ENDPOINT: "stripe", h.PROVIDER: "stripe", h.REQUEST_ID: request_id,
-        h.RECEIVED_AT: rfc3339(datetime.now(UTC)),
-        "http-stripe-signature": sign(body, secret, int(time.time())),
-    })
+    return h.encode(
+        {
+            h.ENDPOINT: "stripe",
+            h.PROVIDER: "stripe",
+            h.REQUEST_ID: request_id,
+            h.RECEIVED_AT: rfc3339(datetime.now(UTC)),
+            "http-stripe-signature": sign(body, secret, int(time.time())),
+        }
+    )
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -55,12 +65,16 @@ async def test_good_forged_and_poison_records_each_end_in_their_place(
     good = stripe_event("evt_route_good", payment_id="pi_route")
     forged = stripe_event("evt_route_forged")
     poison = json.dumps({"id": "evt_route_poison", "type": "payment_intent.succeeded"}).encode()
-    await produce(kafka_bootstrap, topics.raw, [
-        (b"stripe:evt_route_good", good, raw_headers(good, request_id="req-good")),
-        (b"stripe:evt_route_good", good, raw_headers(good)),  # a duplicate delivery
-        (b"stripe:evt_route_forged", forged, raw_headers(forged, secret="whsec_forger")),
-        (b"stripe:evt_route_poison", poison, raw_headers(poison)),
-    ])
+    await produce(
+        kafka_bootstrap,
+        topics.raw,
+        [
+            (b"stripe:evt_route_good", good, raw_headers(good, request_id="req-good")),
+            (b"stripe:evt_route_good", good, raw_headers(good)),  # a duplicate delivery
+            (b"stripe:evt_route_forged", forged, raw_headers(forged, secret="whsec_forger")),
+            (b"stripe:evt_route_poison", poison, raw_headers(poison)),
+        ],
+    )
 
     [normalized] = await read_topic(kafka_bootstrap, topics.normalized, 1)
     assert normalized.key == b"stripe:pi_route"
@@ -92,3 +106,19 @@ async def test_a_record_for_an_unknown_endpoint_is_dead_lettered(
     await produce(kafka_bootstrap, topics.raw, [(b"ghost:evt_ghost", body, headers)])
     [dead] = await read_topic(kafka_bootstrap, topics.dlq, 1)
     assert h.to_dict(dead.headers)[h.ERROR_CLASS] == "PayloadInvalid"
+
+
+async def test_bursts_across_partitions_lose_and_double_nothing(
+    processor: Stack, kafka_bootstrap: str, topics: Topics
+) -> None:
+    # Regression: binding batch events by changing the stream's current_event made take_events
+    # attach an old event to a newly buffered record, which was then acked unprocessed.
+    records = []
+    for n in range(300):
+        body = stripe_event(f"evt_burst_{n}", payment_id=f"pi_burst_{n}")
+        records.append((f"stripe:evt_burst_{n}".encode(), body, raw_headers(body)))
+    for start in range(0, len(records), 50):  # bursts, so batches fill while others are handled
+        await produce(kafka_bootstrap, topics.raw, records[start : start + 50])
+    normalized = await read_topic(kafka_bootstrap, topics.normalized, 300, wait_seconds=60)
+    ids = [json.loads(r.value)["event_id"] for r in normalized]
+    assert len(ids) == len(set(ids)) == 300
