@@ -43,6 +43,7 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         paypal_certs.write_dev_certificate(settings.common.dev_dir / "paypal")
         paypal.install(paypal_certs.dev_trust(settings.common.dev_dir))
     servers = settings.common.kafka_bootstrap_servers.split(",")
+    longest_wait = max(settings.retry_delays) * 1.5 + 60.0
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in servers],
@@ -55,10 +56,12 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
-        # Retry tiers wait for hours on purpose: keep the livelock watchdog and the poll
-        # interval beyond the longest chunk a retry agent sleeps without yielding.
-        broker_commit_livelock_soft_timeout=3600.0,
-        stream_processing_timeout=3600.0,
+        # A retry agent holds its record until the tier's delay (plus jitter) has passed: keep
+        # Faust's watchdogs beyond the longest wait. The consumer thread keeps polling Kafka
+        # meanwhile, so max.poll.interval is never reached (a test holds it to 10 s).
+        broker_commit_livelock_soft_timeout=longest_wait,
+        stream_processing_timeout=longest_wait,
+        broker_max_poll_interval=settings.max_poll_interval_seconds,
         table_cleanup_interval=60.0,
         key_serializer="raw",
         value_serializer="raw",

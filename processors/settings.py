@@ -24,6 +24,7 @@ class ProcessorSettings:
     batch_seconds: float
     metrics_host: str
     metrics_port: int
+    max_poll_interval_seconds: float
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -45,4 +46,5 @@ class ProcessorSettings:
             batch_seconds=float(section.get("batch_seconds", 0.01)),
             metrics_host=env.get("METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("PROCESSOR_METRICS_PORT", "6066")),
+            max_poll_interval_seconds=float(section.get("max_poll_interval_seconds", 1000.0)),
         )

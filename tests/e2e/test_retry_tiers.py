@@ -100,3 +100,36 @@ def test_a_lasting_failure_reaches_the_dlq_after_the_last_tier(
     assert asyncio.run(read_topic(kafka_bootstrap, topics.retry(2), 1)) != []  # it did climb
     with psycopg.connect(quick_tiers.env["DATABASE_URL"]) as conn:
         assert conn.execute("SELECT count(*) FROM payment_events").fetchone() == (0,)
+
+
+def test_a_wait_longer_than_the_poll_interval_trips_no_consumer_timeout(
+    kafka_bootstrap: str, clean_db: str, topics: Topics, tmp_path: Path
+) -> None:
+    """A 25 s tier against a 10 s max.poll.interval: no rebalance, the record still lands."""
+    asyncio.run(create_topics(kafka_bootstrap, pipeline_topics(topics, 4, (25,))))
+    config = tmp_path / "slow.toml"
+    config.write_text(
+        Path("config/dev.toml")
+        .read_text()
+        .replace(
+            "retry_delays_seconds = [5, 30, 120, 600, 3600]",
+            "retry_delays_seconds = [25]\nmax_poll_interval_seconds = 10",
+        )
+    )
+    stack = Stack(kafka_bootstrap, clean_db, topics.prefix, tmp_path)
+    stack.env["PAYPIPE_CONFIG"] = str(config)
+    try:
+        stack.start_all()
+        certs = Path(stack.env["PAYPIPE_DEV_DIR"]) / "paypal"
+        send_with_cert(stack, capture_event("WH-SLOW-1", "CAP-SLOW-1"), "slow.pem")
+        asyncio.run(read_topic(kafka_bootstrap, topics.retry(25), 1))
+        shutil.copy(certs / "cert.pem", certs / "slow.pem")
+        rows = wait_for_rows(
+            stack.env["DATABASE_URL"], "SELECT event_id FROM payment_events", 1, timeout=60
+        )
+        assert rows == [("paypal:WH-SLOW-1",)]
+        log = stack.log("processor").read_text()
+    finally:
+        stack.stop_all()
+    # One assignment at start; a consumer evicted for not polling would rejoin with a new one.
+    assert log.count("Executing _on_partitions_assigned") == 1, log[-3000:]
