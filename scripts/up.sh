@@ -17,9 +17,14 @@ scripts/postgres.sh start
 
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
+# Readiness is read only from what each log gains after this start, never from older runs.
+declare -A mark
 for service in ingress processor sink; do
+  touch "$logs/$service.log"
+  mark[$service]=$(stat -c %s "$logs/$service.log")
   if alive "$service"; then
     echo "$service: already running (pid $(cat "$run/$service.pid"))"
+    mark[$service]=0
     continue
   fi
   nohup "$bin/paypipe" "$service" >>"$logs/$service.log" 2>&1 &
@@ -27,10 +32,13 @@ for service in ingress processor sink; do
   echo "$service: started (pid $!), log .local/log/$service.log"
 done
 
+since() { tail -c +"$(( ${mark[$1]} + 1 ))" "$logs/$1.log"; }
 # Ready when ingress answers /readyz and both workers have finished their first assignment.
+ready=""
 for _ in $(seq 1 120); do
   if curl -fsS "http://${INGRESS_HOST:-127.0.0.1}:${INGRESS_PORT:-8080}/readyz" >/dev/null 2>&1 \
-     && grep -q "Worker ready" "$logs/processor.log" && grep -q "Worker ready" "$logs/sink.log"; then
+     && since processor | grep -q "Worker ready" && since sink | grep -q "Worker ready"; then
+    ready=yes
     break
   fi
   for service in ingress processor sink; do
@@ -38,6 +46,7 @@ for _ in $(seq 1 120); do
   done
   sleep 0.5
 done
+[ -n "$ready" ] || { echo "paypipe did not become ready in 60 s; see .local/log/" >&2; exit 1; }
 
 host=${INGRESS_HOST:-127.0.0.1}; port=${INGRESS_PORT:-8080}
 cat <<TXT
