@@ -97,14 +97,14 @@ class Sink:
             return
         # _write rides out outages itself: what reaches here is PostgreSQL refusing the data.
         try:
-            await self._write([p[1] for p in parsed])
+            await self._write([p[1] for p in parsed], [p[0].message.value or b"" for p in parsed])
         except psycopg.Error as exc:
             logger.warning(
                 "A batch was refused (%s); writing its records one by one", error_class(exc)
             )
             for event, normalized in parsed:
                 try:
-                    await self._write([normalized])
+                    await self._write([normalized], [event.message.value or b""])
                 except psycopg.Error as single:
                     await self._dead_letter(event, single)
                     continue
@@ -122,7 +122,9 @@ class Sink:
                 extra={"request_id": trace.get(h.REQUEST_ID), "event_id": normalized.event_id},
             )
 
-    async def _write(self, batch: Sequence[NormalizedEvent]) -> Written:
+    async def _write(
+        self, batch: Sequence[NormalizedEvent], documents: Sequence[bytes] | None = None
+    ) -> Written:
         """Write, riding out database outages: the stream waits instead of dropping."""
         if self.pool.closed:
             await self.pool.open(wait=False)
@@ -131,7 +133,7 @@ class Sink:
             started = time.perf_counter()
             try:
                 async with self.pool.connection(timeout=10) as conn:
-                    written = await write_batch(conn, batch)
+                    written = await write_batch(conn, batch, documents)
             except (*_OUTAGE, TimeoutError, PoolTimeout) as exc:
                 metrics.DB_ERRORS.labels(error_class(exc)).inc()
                 logger.warning(

@@ -8,10 +8,11 @@ processors use `verify` again (they are the authority) and `normalize`.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid
@@ -71,8 +72,8 @@ def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
 def load_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or PayloadInvalid."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(body)
+    except (orjson.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
         raise PayloadInvalid("The body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise PayloadInvalid("The body is not a JSON object.")
