@@ -8,6 +8,7 @@ from typing import Any
 
 
 def write(results: dict[str, Any], root: Path) -> tuple[Path, Path]:
+    root.mkdir(parents=True, exist_ok=True)
     data, text = root / "BENCHMARKS.json", root / "BENCHMARKS.md"
     data.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     text.write_text(markdown(results), encoding="utf-8")
