@@ -65,6 +65,12 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         table_cleanup_interval=60.0,
         key_serializer="raw",
         value_serializer="raw",
+        # Throughput: fetch and buffer more per poll, and let the producer gather a batch's
+        # outputs (normalized events, changelog writes) into few requests instead of one each.
+        stream_buffer_maxsize=settings.stream_buffer,
+        broker_max_poll_records=settings.max_poll_records,
+        producer_linger=settings.producer_linger_seconds,
+        producer_max_batch_size=1_000_000,
     )
     Pipeline(app, settings).install()
     return app

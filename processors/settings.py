@@ -25,6 +25,9 @@ class ProcessorSettings:
     metrics_host: str
     metrics_port: int
     max_poll_interval_seconds: float
+    stream_buffer: int
+    max_poll_records: int
+    producer_linger_seconds: float
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -47,4 +50,7 @@ class ProcessorSettings:
             metrics_host=env.get("METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("PROCESSOR_METRICS_PORT", "6066")),
             max_poll_interval_seconds=float(section.get("max_poll_interval_seconds", 1000.0)),
+            stream_buffer=int(section.get("stream_buffer", 20_000)),
+            max_poll_records=int(section.get("max_poll_records", 5_000)),
+            producer_linger_seconds=float(section.get("producer_linger_seconds", 0.005)),
         )

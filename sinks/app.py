@@ -51,6 +51,9 @@ def create_app(settings: SinkSettings) -> faust.App:
         stream_processing_timeout=3600.0,
         key_serializer="raw",
         value_serializer="raw",
+        # Fetch and buffer more per poll: batches fill faster between writes.
+        stream_buffer_maxsize=settings.stream_buffer,
+        broker_max_poll_records=settings.max_poll_records,
     )
     Sink(app, settings).install()
     return app

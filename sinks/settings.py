@@ -18,6 +18,8 @@ class SinkSettings:
     batch_seconds: float
     metrics_host: str
     metrics_port: int
+    stream_buffer: int
+    max_poll_records: int
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> SinkSettings:
@@ -34,4 +36,6 @@ class SinkSettings:
             batch_seconds=float(section.get("batch_seconds", 0.2)),
             metrics_host=env.get("METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("SINK_METRICS_PORT", "6067")),
+            stream_buffer=int(section.get("stream_buffer", 20_000)),
+            max_poll_records=int(section.get("max_poll_records", 5_000)),
         )
