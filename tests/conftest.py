@@ -15,7 +15,6 @@ from sinks.migrate import migrate
 from tests.support.services import kafka_service, postgres_service, with_database
 
 
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     try:

@@ -13,14 +13,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from ingress.app import create_app, server_options
 from ingress.settings import IngressSettings
 from schemas.topics import Topics
-from tests.support.http import stripe_event
 from tests.integration.test_ingress import signed
+from tests.support.http import stripe_event
 
 
 @pytest.fixture
-async def limited(
-    kafka_bootstrap: str, topics: Topics, tmp_path: Path
-) -> AsyncIterator[TestClient]:
+def limits_config(tmp_path: Path) -> Path:
     config = tmp_path / "limits.toml"
     dev = Path("config/dev.toml").read_text()
     config.write_text(
@@ -29,6 +27,14 @@ async def limited(
         .replace("body_timeout_seconds = 10", "body_timeout_seconds = 0.5")
         .replace("max_header_bytes = 8190", "max_header_bytes = 1024")
     )
+    return config
+
+
+@pytest.fixture
+async def limited(
+    kafka_bootstrap: str, topics: Topics, limits_config: Path
+) -> AsyncIterator[TestClient]:
+    config = limits_config
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,

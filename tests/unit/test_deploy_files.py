@@ -64,7 +64,17 @@ DOCUMENTED_METRICS: dict[str, str] = {
 
 # The contract's HTTP table (plus 429, and Adyen's 200 "[accepted]").
 CONTRACT_ROUTES = {
-    ("post", "/webhooks/{endpoint}"): {"200", "202", "400", "401", "404", "408", "413", "429", "503"},
+    ("post", "/webhooks/{endpoint}"): {
+        "200",
+        "202",
+        "400",
+        "401",
+        "404",
+        "408",
+        "413",
+        "429",
+        "503",
+    },
     ("get", "/healthz"): {"200"},
     ("get", "/readyz"): {"200", "503"},
     ("get", "/metrics"): {"200"},
@@ -396,7 +406,9 @@ def test_dockerfile_builds_in_one_stage_and_runs_slim_in_another() -> None:
     assert len(stages()) >= 2
     builder, runtime = stages()[0], final_stage()
     # Dependencies only from the hashed lock file, then the project itself without resolving.
-    assert any(k == "RUN" and "--require-hashes -r requirements/runtime.lock" in a for k, a in builder)
+    assert any(
+        k == "RUN" and "--require-hashes -r requirements/runtime.lock" in a for k, a in builder
+    )
     assert any(k == "RUN" and "pip install --no-deps ." in a for k, a in builder)
     assert base_image(runtime[0][1]) == "python:3.11-slim"
     assert any(k == "COPY" and copy_arguments(a)[0].get("from") for k, a in runtime)
