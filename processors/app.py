@@ -55,6 +55,10 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         topic_replication_factor=1,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # A worker killed without leaving its group holds its partitions until this runs out:
+        # 15 s instead of Faust's 60 s. Heartbeats come from the consumer thread, every 3 s.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,
         # A retry agent holds its record until the tier's delay (plus jitter) has passed: keep
         # Faust's watchdogs beyond the longest wait. The consumer thread keeps polling Kafka

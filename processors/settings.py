@@ -26,6 +26,7 @@ class ProcessorSettings:
     metrics_port: int
     max_poll_interval_seconds: float
     stream_buffer: int
+    session_timeout_seconds: float
     max_poll_records: int
     producer_linger_seconds: float
 
@@ -51,6 +52,7 @@ class ProcessorSettings:
             metrics_port=int(env.get("PROCESSOR_METRICS_PORT", "6066")),
             max_poll_interval_seconds=float(section.get("max_poll_interval_seconds", 1000.0)),
             stream_buffer=int(section.get("stream_buffer", 20_000)),
+            session_timeout_seconds=float(section.get("session_timeout_seconds", 15.0)),
             max_poll_records=int(section.get("max_poll_records", 5_000)),
             producer_linger_seconds=float(section.get("producer_linger_seconds", 0.005)),
         )

@@ -45,6 +45,10 @@ def create_app(settings: SinkSettings) -> faust.App:
         topic_replication_factor=1,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # A worker killed without leaving its group holds its partitions until this runs out:
+        # 15 s instead of Faust's 60 s. Heartbeats come from the consumer thread, every 3 s.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,
         # An outage holds a batch for as long as the database is away.
         broker_commit_livelock_soft_timeout=3600.0,

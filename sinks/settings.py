@@ -19,6 +19,7 @@ class SinkSettings:
     metrics_host: str
     metrics_port: int
     stream_buffer: int
+    session_timeout_seconds: float
     max_poll_records: int
 
     @classmethod
@@ -37,5 +38,6 @@ class SinkSettings:
             metrics_host=env.get("METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("SINK_METRICS_PORT", "6067")),
             stream_buffer=int(section.get("stream_buffer", 20_000)),
+            session_timeout_seconds=float(section.get("session_timeout_seconds", 15.0)),
             max_poll_records=int(section.get("max_poll_records", 5_000)),
         )
