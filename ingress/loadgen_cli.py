@@ -91,8 +91,9 @@ async def run(args: argparse.Namespace) -> int:
     import os
     import secrets
 
-    from ingress import loadgen
-    from ingress.loadgen_events import Ratios, Traffic, builders, default_mix, parse_mix
+    from ingress import loadgen, loadgen_verify
+    from ingress.loadgen_events import Ratios, Traffic, default_mix, parse_mix
+    from ingress.loadgen_providers import builders
     from schemas.config import load_common
     from schemas.topics import Topics
 
@@ -150,7 +151,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.verify:
         if not args.quiet:
             sys.stderr.write("Waiting for the pipeline to drain…\n")
-        balance = await loadgen.verify(
+        balance = await loadgen_verify.verify(
             report,
             database_url=common.database_url,
             bootstrap=common.kafka_bootstrap_servers,

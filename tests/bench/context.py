@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ingress.loadgen_events import Ratios, Traffic, builders, default_mix
+from ingress.loadgen_events import Ratios, Traffic, default_mix
+from ingress.loadgen_providers import builders
 from processors.topics import TopicSpec, create_topics, pipeline_topics
 from schemas.config import DEFAULT_DATABASE_URL, DEFAULT_KAFKA, load_common
 from schemas.topics import DEFAULT_RETRY_DELAYS, Topics

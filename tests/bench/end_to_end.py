@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ingress.loadgen import HttpSender, Report, deliveries, drive, verify
+from ingress.loadgen import HttpSender, Report, deliveries, drive
+from ingress.loadgen_verify import verify
 from tests.bench.context import Context, rss_kib, traffic
 
 FIXED_RATES = (500.0, 1000.0, 2000.0)

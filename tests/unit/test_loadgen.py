@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from ingress.loadgen import Report, percentiles
-from ingress.loadgen_events import (
-    Delivery,
-    Ratios,
-    Traffic,
-    builders,
-    default_mix,
-    parse_mix,
-)
+from ingress.loadgen_events import Ratios, Traffic, default_mix, parse_mix
+from ingress.loadgen_providers import Delivery, builders
 from schemas.config import load_common
 from schemas.errors import PermanentError, SignatureInvalid
 from schemas.normalized import RawRef
