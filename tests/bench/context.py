@@ -74,6 +74,8 @@ class Context:
         stack = Stack(self.kafka, self.db_url, topics.prefix, workdir)
         # The PayPal dev key of `make up`, so the generator and the processor trust the same one.
         stack.env["PAYPIPE_DEV_DIR"] = os.environ.get("PAYPIPE_DEV_DIR", str(ROOT / ".local/dev"))
+        # As in production: no per-event INFO lines (dev.toml turns them on for tracing).
+        stack.env.setdefault("PAYPIPE_LOG_EVENTS", os.environ.get("PAYPIPE_LOG_EVENTS", "0"))
         return stack
 
 
