@@ -99,7 +99,9 @@ def run(ctx: Context) -> dict[str, Any]:
     results.update(
         max_sustainable_rate=best,
         memory=memory,
-        target=">= 2,000 events/s sustained; p99 end to end < 1 s at 1,000 events/s",
-        meets_target=best >= 2000 and at_1000 is not None and at_1000 < 1000,
+        target=">= 2,000 events/s sustained",
+        meets_target=best >= 2000,
+        latency_target="p99 end to end < 1 s at 1,000 events/s",
+        meets_latency_target=at_1000 is not None and at_1000 < 1000,
     )
     return results

@@ -99,7 +99,8 @@ def markdown(r: dict[str, Any]) -> str:
             )
         out += [
             "",
-            f"Maximum sustainable rate: **{_n(d['max_sustainable_rate'])} events/s** ({d['seconds_per_rate']} s per step; target {d['target']}: {_n(d['meets_target'])}).",
+            f"Maximum sustainable rate: **{_n(d['max_sustainable_rate'])} events/s** ({d['seconds_per_rate']} s per step; target {d['target']}: {_n(d['meets_target'])}; "
+            f"{d.get('latency_target', 'p99 latency')}: {_n(d.get('meets_latency_target'))}).",
             "End-to-end latency is `persisted_at - received_at`; `persisted_at` is the writing transaction's `now()` (its start), a few ms before the commit.",
             "",
             "## (e) Resident memory per service",
