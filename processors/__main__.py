@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
-import faust
-from prometheus_client import start_http_server
-
 from processors.app import create_app
 from processors.settings import ProcessorSettings
 from schemas.logs import configure_logging
-
-logger = logging.getLogger(__name__)
+from schemas.workers import run_worker
 
 
 def main() -> None:
     settings = ProcessorSettings.load()
     configure_logging("processor", settings.common.log_level, json_lines=settings.common.is_prod)
-    start_http_server(settings.metrics_port, addr=settings.metrics_host)
-    logger.info(
-        "Processor metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port
-    )
-    app = create_app(settings)
-    worker = faust.Worker(
-        app,
-        loglevel=settings.common.log_level.lower(),
-        quiet=True,
-        redirect_stdouts=False,
-        override_logging=False,
-    )
-    worker.execute_from_commandline()
+    run_worker(create_app(settings), settings.common, settings.metrics_host, settings.metrics_port)
 
 
 if __name__ == "__main__":

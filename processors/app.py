@@ -31,6 +31,7 @@ from schemas.errors import PermanentError, SignatureError, error_class
 from schemas.normalized import NormalizedEvent, parse_rfc3339
 from schemas.providers import paypal, paypal_certs
 from schemas.topics import Topics
+from schemas.workers import app_options
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +43,18 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         # Dev and test trust the dev PayPal certificate (file:// under the dev dir) and no other.
         paypal_certs.write_dev_certificate(settings.common.dev_dir / "paypal")
         paypal.install(paypal_certs.dev_trust(settings.common.dev_dir))
-    servers = settings.common.kafka_bootstrap_servers.split(",")
     longest_wait = max(settings.retry_delays) * 1.5 + 60.0
     app = faust.App(
         settings.app_id,
-        broker=[f"kafka://{server.strip()}" for server in servers],
+        **app_options(
+            settings.common,
+            partitions=settings.partitions,
+            session_timeout=settings.session_timeout_seconds,
+            stream_buffer=settings.stream_buffer,
+            max_poll_records=settings.max_poll_records,
+        ),
         store=settings.store,
         datadir=str(settings.data_dir),
-        autodiscover=False,
-        web_enabled=False,
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        # A worker killed without leaving its group holds its partitions until this runs out:
-        # 15 s instead of Faust's 60 s. Heartbeats come from the consumer thread, every 3 s.
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=3.0,
-        broker_commit_interval=1.0,
         # A retry agent holds its record until the tier's delay (plus jitter) has passed: keep
         # Faust's watchdogs beyond the longest wait. The consumer thread keeps polling Kafka
         # meanwhile, so max.poll.interval is never reached (a test holds it to 10 s).
@@ -67,12 +62,8 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         stream_processing_timeout=longest_wait,
         broker_max_poll_interval=settings.max_poll_interval_seconds,
         table_cleanup_interval=60.0,
-        key_serializer="raw",
-        value_serializer="raw",
-        # Throughput: fetch and buffer more per poll, and let the producer gather a batch's
-        # outputs (normalized events, changelog writes) into few requests instead of one each.
-        stream_buffer_maxsize=settings.stream_buffer,
-        broker_max_poll_records=settings.max_poll_records,
+        # Let the producer gather a batch's outputs (normalized events, changelog writes) into
+        # few requests instead of one each.
         producer_linger=settings.producer_linger_seconds,
         producer_max_batch_size=1_000_000,
     )

@@ -23,6 +23,7 @@ from schemas import headers as h
 from schemas.errors import error_class
 from schemas.normalized import NormalizedEvent, from_epoch
 from schemas.topics import Topics
+from schemas.workers import app_options
 from sinks import metrics
 from sinks.settings import SinkSettings
 from sinks.writer import Written, write_batch
@@ -34,30 +35,19 @@ _OUTAGE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.error
 
 
 def create_app(settings: SinkSettings) -> faust.App:
-    servers = settings.common.kafka_bootstrap_servers.split(",")
     app = faust.App(
         settings.app_id,
-        broker=[f"kafka://{server.strip()}" for server in servers],
+        **app_options(
+            settings.common,
+            partitions=settings.partitions,
+            session_timeout=settings.session_timeout_seconds,
+            stream_buffer=settings.stream_buffer,
+            max_poll_records=settings.max_poll_records,
+        ),
         store="memory://",
-        autodiscover=False,
-        web_enabled=False,
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        # A worker killed without leaving its group holds its partitions until this runs out:
-        # 15 s instead of Faust's 60 s. Heartbeats come from the consumer thread, every 3 s.
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=3.0,
-        broker_commit_interval=1.0,
         # An outage holds a batch for as long as the database is away.
         broker_commit_livelock_soft_timeout=3600.0,
         stream_processing_timeout=3600.0,
-        key_serializer="raw",
-        value_serializer="raw",
-        # Fetch and buffer more per poll: batches fill faster between writes.
-        stream_buffer_maxsize=settings.stream_buffer,
-        broker_max_poll_records=settings.max_poll_records,
     )
     Sink(app, settings).install()
     return app

@@ -24,8 +24,14 @@ from typing import Any
 from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid, SignatureInvalid, SignatureMissing
 from schemas.money import integer_minor, normalize_currency
-from schemas.normalized import NormalizedEvent, parse_rfc3339, rfc3339
-from schemas.providers.base import RawMeta, constant_time_equal, load_json
+from schemas.normalized import NormalizedEvent
+from schemas.providers.base import (
+    RawMeta,
+    constant_time_equal,
+    event_time,
+    load_json,
+    text,
+)
 
 name = "adyen"
 signature_headers: tuple[str, ...] = ()
@@ -182,15 +188,15 @@ def _event(item: dict[str, Any], meta: RawMeta, livemode: bool | None) -> Normal
         provider_event_id=provider_event_id,
         provider_event_type=code,
         type=_classify(code, success, item),
-        payment_id=_text(item.get("originalReference")) or _text(item.get("pspReference")),
+        payment_id=text(item.get("originalReference")) or text(item.get("pspReference")),
         amount=amount,
         currency=currency,
         amount_refunded=None,
         status=None,
-        occurred_at=_occurred_at(item.get("eventDate")),
+        occurred_at=event_time(item.get("eventDate"), "Adyen eventDate"),
         received_at=meta.received_at,
         livemode=livemode,
-        account=_text(item.get("merchantAccountCode")),
+        account=text(item.get("merchantAccountCode")),
         raw=meta.raw,
     )
 
@@ -218,16 +224,3 @@ def _money(value: object) -> tuple[str | None, int | None]:
     if value.get("value") is None:
         return None, None
     return normalize_currency(value.get("currency")), integer_minor(value.get("value"))
-
-
-def _occurred_at(value: object) -> str:
-    if not isinstance(value, str):
-        raise PayloadInvalid("An Adyen notification item has no eventDate.")
-    try:
-        return rfc3339(parse_rfc3339(value))
-    except (ValueError, OverflowError) as exc:
-        raise PayloadInvalid("An Adyen eventDate is not RFC 3339.") from exc
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

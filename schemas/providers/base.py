@@ -16,7 +16,7 @@ import orjson
 
 from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid
-from schemas.normalized import NormalizedEvent, RawRef
+from schemas.normalized import NormalizedEvent, RawRef, parse_rfc3339, rfc3339
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +83,26 @@ def load_json(body: bytes) -> dict[str, Any]:
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by lower-case name; callers pass lower-cased mappings."""
     return headers.get(name)
+
+
+def text(value: object) -> str | None:
+    """`value` when it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def top_level_id(body: bytes, field: str) -> str | None:
+    """The body's top-level string `field`, or None when the body or the field is not usable."""
+    try:
+        return text(load_json(body).get(field))
+    except PayloadInvalid:
+        return None
+
+
+def event_time(value: object, what: str) -> str:
+    """A provider's RFC 3339 time as ours (UTC, microseconds); PayloadInvalid names `what`."""
+    if not isinstance(value, str):
+        raise PayloadInvalid(f"The {what} is missing.")
+    try:
+        return rfc3339(parse_rfc3339(value))
+    except (ValueError, OverflowError) as exc:
+        raise PayloadInvalid(f"The {what} is not RFC 3339.") from exc

@@ -44,8 +44,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from schemas.config import Endpoint
 from schemas.errors import AmountNotExact, PayloadInvalid, SignatureInvalid, SignatureMissing
 from schemas.money import decimal_to_minor, normalize_currency
-from schemas.normalized import NormalizedEvent, parse_rfc3339, rfc3339
-from schemas.providers.base import RawMeta, load_json
+from schemas.normalized import NormalizedEvent, parse_rfc3339
+from schemas.providers.base import RawMeta, event_time, load_json, text, top_level_id
 from schemas.providers.paypal_certs import (
     CertificateSource,
     Trust,
@@ -137,11 +137,8 @@ def _moment(epoch: float) -> dt.datetime:
 
 def event_id(body: bytes, headers: Mapping[str, str]) -> str | None:
     """The body's `id` (WH-…), stable across PayPal's retries; else the transmission id."""
-    try:
-        value = load_json(body).get("id")
-    except PayloadInvalid:
-        value = None
-    if isinstance(value, str) and value:
+    value = top_level_id(body, "id")
+    if value:
         return value
     return headers.get("paypal-transmission-id") or None
 
@@ -170,7 +167,7 @@ _SALE_REFUNDS = frozenset({"PAYMENT.SALE.REFUNDED", "PAYMENT.SALE.REVERSED"})
 
 def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
     event = load_json(body)
-    event_id_, event_type = _text(event.get("id")), _text(event.get("event_type"))
+    event_id_, event_type = text(event.get("id")), text(event.get("event_type"))
     if event_id_ is None or event_type is None:
         raise PayloadInvalid("The PayPal event has no id or event_type.")
     resource = event.get("resource")
@@ -196,10 +193,10 @@ def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
             currency=currency,
             amount_refunded=refunded,
             status=status.lower() if isinstance(status, str) else None,
-            occurred_at=_occurred_at(event.get("create_time")),
+            occurred_at=event_time(event.get("create_time"), "PayPal event time (create_time)"),
             received_at=meta.received_at,
             livemode=None,
-            account=_text(payee.get("merchant_id")) if isinstance(payee, dict) else None,
+            account=text(payee.get("merchant_id")) if isinstance(payee, dict) else None,
             raw=meta.raw,
         )
     ]
@@ -218,9 +215,9 @@ def _payment_id(event_type: str, resource: dict[str, Any]) -> str | None:
     if event_type in _REFUNDS:
         return _up_capture(resource.get("links"))
     if event_type in _SALE_REFUNDS:
-        return _text(resource.get("sale_id"))
+        return text(resource.get("sale_id"))
     if event_type.startswith(("PAYMENT.CAPTURE.", "PAYMENT.AUTHORIZATION.", "PAYMENT.SALE.")):
-        return _text(resource.get("id"))
+        return text(resource.get("id"))
     return None
 
 
@@ -240,7 +237,7 @@ def _disputed(resource: dict[str, Any]) -> str | None:
     """The seller-side transaction (the capture) of the dispute's first disputed transaction."""
     transactions = resource.get("disputed_transactions")
     first = transactions[0] if isinstance(transactions, list) and transactions else None
-    return _text(first.get("seller_transaction_id")) if isinstance(first, dict) else None
+    return text(first.get("seller_transaction_id")) if isinstance(first, dict) else None
 
 
 def _money(value: object) -> tuple[str | None, int | None]:
@@ -261,19 +258,6 @@ def _money(value: object) -> tuple[str | None, int | None]:
     if not isinstance(amount, str) or len(amount) > 32 or not _DECIMAL.fullmatch(amount):
         raise AmountNotExact("A PayPal amount is not a plain decimal string.")
     return currency, decimal_to_minor(amount, currency)
-
-
-def _occurred_at(value: object) -> str:
-    if not isinstance(value, str):
-        raise PayloadInvalid("The PayPal event has no create_time.")
-    try:
-        return rfc3339(parse_rfc3339(value))
-    except (ValueError, OverflowError) as exc:
-        raise PayloadInvalid("The PayPal create_time is not RFC 3339.") from exc
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def signed_message(

@@ -21,8 +21,15 @@ from typing import Any
 from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid, SignatureInvalid, SignatureMissing
 from schemas.money import integer_minor, normalize_currency
-from schemas.normalized import NormalizedEvent, parse_rfc3339, rfc3339
-from schemas.providers.base import RawMeta, constant_time_equal, load_json
+from schemas.normalized import NormalizedEvent
+from schemas.providers.base import (
+    RawMeta,
+    constant_time_equal,
+    event_time,
+    load_json,
+    text,
+    top_level_id,
+)
 
 name = "square"
 signature_headers = ("x-square-hmacsha256-signature",)
@@ -77,17 +84,13 @@ def verify(body: bytes, headers: Mapping[str, str], endpoint: Endpoint, now: flo
 
 
 def event_id(body: bytes, headers: Mapping[str, str]) -> str | None:
-    try:
-        value = load_json(body).get("event_id")
-    except PayloadInvalid:
-        return None
-    return value if isinstance(value, str) and value else None
+    return top_level_id(body, "event_id")
 
 
 def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
     event = load_json(body)
-    event_id_ = _text(event.get("event_id"))
-    event_type = _text(event.get("type"))
+    event_id_ = text(event.get("event_id"))
+    event_type = text(event.get("type"))
     if event_id_ is None or event_type is None:
         raise PayloadInvalid("The Square event has no event_id or type.")
     data = event.get("data")
@@ -109,10 +112,10 @@ def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
             # Only a payment says how much of it was refunded so far; a refund says its own amount.
             amount_refunded=refunded if event_type.startswith("payment.") else None,
             status=status.lower() if isinstance(status, str) else None,
-            occurred_at=_occurred_at(event.get("created_at")),
+            occurred_at=event_time(event.get("created_at"), "Square event time (created_at)"),
             received_at=meta.received_at,
             livemode=None,
-            account=_text(event.get("merchant_id")),
+            account=text(event.get("merchant_id")),
             raw=meta.raw,
         )
     ]
@@ -125,13 +128,13 @@ def _classify(event_type: str, obj: dict[str, Any]) -> tuple[str, str | None, di
     resource = resource if isinstance(resource, dict) else {}
     if event_type in ("payment.created", "payment.updated"):
         kind = _PAYMENT_BY_STATUS.get(str(resource.get("status")), "other")
-        return kind, _text(resource.get("id")), resource
+        return kind, text(resource.get("id")), resource
     if family == "refund":
         kind = _REFUND_BY_STATUS.get(str(resource.get("status")), "other")
-        return kind, _text(resource.get("payment_id")), resource
+        return kind, text(resource.get("payment_id")), resource
     if family == "dispute":
         disputed = resource.get("disputed_payment")
-        payment_id = _text(disputed.get("payment_id")) if isinstance(disputed, dict) else None
+        payment_id = text(disputed.get("payment_id")) if isinstance(disputed, dict) else None
         if event_type == "dispute.created":
             kind = "dispute.opened"
         else:
@@ -146,16 +149,3 @@ def _money(value: object) -> tuple[str | None, int | None]:
     if not isinstance(value, dict):
         raise PayloadInvalid("A Square money field is not an object.")
     return normalize_currency(value.get("currency")), integer_minor(value.get("amount"))
-
-
-def _occurred_at(value: object) -> str:
-    if not isinstance(value, str):
-        raise PayloadInvalid("The Square event has no created_at time.")
-    try:
-        return rfc3339(parse_rfc3339(value))
-    except (ValueError, OverflowError) as exc:
-        raise PayloadInvalid("The Square created_at time is not RFC 3339.") from exc
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -16,7 +16,13 @@ from schemas.config import Endpoint
 from schemas.errors import PayloadInvalid, SignatureInvalid, SignatureMissing
 from schemas.money import normalize_currency, stripe_to_minor
 from schemas.normalized import NormalizedEvent, from_epoch
-from schemas.providers.base import RawMeta, constant_time_equal, load_json
+from schemas.providers.base import (
+    RawMeta,
+    constant_time_equal,
+    load_json,
+    text,
+    top_level_id,
+)
 
 name = "stripe"
 signature_headers = ("stripe-signature",)
@@ -97,11 +103,7 @@ def verify(body: bytes, headers: Mapping[str, str], endpoint: Endpoint, now: flo
 
 
 def event_id(body: bytes, headers: Mapping[str, str]) -> str | None:
-    try:
-        value = load_json(body).get("id")
-    except PayloadInvalid:
-        return None
-    return value if isinstance(value, str) and value else None
+    return top_level_id(body, "id")
 
 
 def normalize(body: bytes, meta: RawMeta) -> list[NormalizedEvent]:
@@ -162,20 +164,16 @@ def _payment_id(obj: dict[str, Any]) -> str | None:
     """The PaymentIntent; for charges, refunds and disputes their payment_intent, else the charge."""
     kind = obj.get("object")
     if kind == "payment_intent":
-        return _str(obj.get("id"))
-    intent = _str(obj.get("payment_intent"))
+        return text(obj.get("id"))
+    intent = text(obj.get("payment_intent"))
     if intent:
         return intent
     if kind == "charge":
-        return _str(obj.get("id"))
+        return text(obj.get("id"))
     charge = obj.get("charge")
     if isinstance(charge, dict):
-        return _str(charge.get("payment_intent")) or _str(charge.get("id"))
-    return _str(charge)
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+        return text(charge.get("payment_intent")) or text(charge.get("id"))
+    return text(charge)
 
 
 def _amount(value: object, currency: str | None) -> int | None:
