@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -36,14 +36,15 @@ class DeadLetter:
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
     timestamp: datetime  # when Kafka took the record
+    # The headers decoded once: every property below reads them.
+    context: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", h.to_dict(self.headers))
 
     @property
     def id(self) -> str:
         return f"{self.partition}:{self.offset}"
-
-    @property
-    def context(self) -> dict[str, str]:
-        return h.to_dict(self.headers)
 
     def get(self, name: str, default: str = "") -> str:
         return self.context.get(name, default)
