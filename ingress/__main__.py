@@ -22,9 +22,10 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         print=None,
-        access_log=None,
+        access_log=None,  # one line per request is log volume nobody reads; metrics count them
         shutdown_timeout=10,
-        handler_args=server_options(settings),
+        # Straight to the connection handlers: this aiohttp's run_app has no handler_args.
+        **server_options(settings),
     )
 
 

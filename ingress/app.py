@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -41,7 +42,7 @@ def create_app(settings: IngressSettings) -> web.Application:
     return app
 
 
-def server_options(settings: IngressSettings) -> dict[str, float]:
+def server_options(settings: IngressSettings) -> dict[str, Any]:
     """HTTP parser limits: oversized request lines and headers are refused (400)."""
     return {
         "max_line_size": settings.max_header_bytes,
