@@ -28,7 +28,7 @@ from processors.settings import ProcessorSettings
 from processors.verify import verify_webhook
 from schemas import headers as h
 from schemas.errors import PermanentError, SignatureError, error_class
-from schemas.normalized import NormalizedEvent, parse_rfc3339
+from schemas.normalized import NormalizedEvent
 from schemas.providers import paypal, paypal_certs
 from schemas.topics import Topics
 from schemas.workers import app_options
@@ -308,7 +308,3 @@ async def _wait_until(due: float) -> None:
     # Sleep in short chunks so the worker stays responsive to shutdown and rebalances.
     while (left := due - time.time()) > 0:  # noqa: ASYNC110 - waiting for a time, not an event
         await asyncio.sleep(min(left, 5.0))
-
-
-def received_epoch(event: NormalizedEvent) -> float:
-    return parse_rfc3339(event.received_at).timestamp()

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from processors.records import RawRecord
 from schemas import headers as h
-from schemas.errors import error_class
-from schemas.normalized import from_epoch
+from schemas.failures import failure_context, safe_message
 from schemas.topics import Topics
 
 
@@ -25,34 +24,12 @@ class Route:
 
 
 def _context(record: RawRecord, exc: BaseException, stage: str, now: float) -> dict[str, str]:
-    previous = record.headers
-    attempts = int(previous.get(h.ATTEMPTS, "0")) + 1
-    context = dict(previous)
-    context.update(
-        {
-            h.ATTEMPTS: str(attempts),
-            h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, from_epoch(now)),
-            h.LAST_FAILURE_AT: from_epoch(now),
-            h.ERROR_CLASS: error_class(exc),
-            h.ERROR_MESSAGE: _message(exc),
-            h.STAGE: stage,
-            h.SOURCE: record.origin_text,
-        }
-    )
-    return context
-
-
-def _message(exc: BaseException) -> str:
-    from schemas.errors import PipelineError
-
-    # Our own errors speak in safe sentences; anything else may quote data, so only its class.
-    text = str(exc) if isinstance(exc, PipelineError) else f"Unexpected {type(exc).__name__}."
-    return text[:500]
+    return failure_context(record.headers, exc, stage, record.origin_text, now)
 
 
 def reject(record: RawRecord, exc: BaseException, topics: Topics, now: float) -> Route:
     context = _context(record, exc, "verify", now)
-    context[h.REASON] = _message(exc)
+    context[h.REASON] = safe_message(exc)
     return Route(topics.rejected, h.encode(context), int(context[h.ATTEMPTS]), "rejected")
 
 

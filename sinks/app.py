@@ -21,7 +21,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from schemas import headers as h
 from schemas.errors import error_class
-from schemas.normalized import NormalizedEvent, from_epoch
+from schemas.failures import failure_context
+from schemas.normalized import NormalizedEvent
 from schemas.topics import Topics
 from schemas.workers import app_options
 from sinks import metrics
@@ -153,18 +154,13 @@ class Sink:
 
     async def _dead_letter(self, event: EventT[bytes], exc: BaseException) -> None:
         message = event.message
-        previous = h.to_dict(message.headers)
-        now = from_epoch(time.time())
-        previous.update(
-            {
-                h.ATTEMPTS: str(int(previous.get(h.ATTEMPTS, "0")) + 1),
-                h.FIRST_FAILURE_AT: previous.get(h.FIRST_FAILURE_AT, now),
-                h.LAST_FAILURE_AT: now,
-                h.ERROR_CLASS: error_class(exc),
-                h.ERROR_MESSAGE: f"The sink could not write the event ({error_class(exc)}).",
-                h.STAGE: "sink",
-                h.SOURCE: f"{message.topic}[{message.partition}]@{message.offset}",
-            }
+        previous = failure_context(
+            h.to_dict(message.headers),
+            exc,
+            "sink",
+            f"{message.topic}[{message.partition}]@{message.offset}",
+            time.time(),
+            message=f"The sink could not write the event ({error_class(exc)}).",
         )
         logger.error(
             "Dead-lettered a normalized event: %s",
