@@ -6,8 +6,18 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.local/postgres"
-data="$dir/data"
-log="$dir/server.log"
+# The server runs as the postgres user, which must be able to reach its data directory. A clone
+# in a folder only root may enter (mktemp -d makes such folders) cannot hold it: then the cluster
+# lives under /var/tmp, named after this clone's path, so start, stop and status still agree.
+place() {
+  mkdir -p "$root/.local"
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$root/.local"; then
+    dir="/var/tmp/paypipe-postgres-$(printf %s "$root" | cksum | cut -d' ' -f1)"
+  fi
+  data="$dir/data"
+  log="$dir/server.log"
+}
+place
 url=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/paypipe}
 port=$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 5432)' "$url")
 dbname=$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).path.lstrip("/") or "paypipe")' "$url")
@@ -47,6 +57,7 @@ running() { [ -f "$data/postmaster.pid" ] && as_postgres "$(bindir)/pg_ctl" -D "
 
 start() {
   install_server
+  place  # the postgres user may exist only now
   local bin; bin=$(bindir)
   if [ -d "$data" ] && running; then echo "postgres: already running on 127.0.0.1:$port"; ensure_db; return; fi
   if answers; then echo "postgres: something already answers at $url; using it"; ensure_db; return; fi
